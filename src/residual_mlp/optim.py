@@ -1,0 +1,78 @@
+"""Update rules. Each follows torch.optim's published definition, so a run can be checked step by step.
+
+Every rule works on one weight matrix at a time and writes the new weights into `out` (a buffer
+distinct from `W`), so the weights of the previous step stay intact until the caller swaps the two:
+a step that turns out to be non-finite costs nothing to undo. `dW` is the gradient of the objective,
+weight decay already added (torch adds `weight_decay * W` to the gradient in the same place).
+
+    gd        W <- W - lr dW                                      (the seed's rule)
+    momentum  b <- mu b + dW  (b = dW at the first step);  W <- W - lr b
+    nesterov  b as above;                                  W <- W - lr (dW + mu b)
+    adam      m <- b1 m + (1 - b1) dW;  v <- b2 v + (1 - b2) dW^2
+              W <- W - (lr / (1 - b1^step)) m / (sqrt(v) / sqrt(1 - b2^step) + eps)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .model import Params
+
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "lbfgs")
+
+
+def init_state(optimizer, params: Params) -> dict:
+    """The optimizer's slots (Params of zeros) and its step counter."""
+    zeros = lambda: Params(*(np.zeros_like(W) for W in params))  # noqa: E731
+    if optimizer in ("momentum", "nesterov"):
+        return {"step": 0, "momentum_buffer": zeros()}
+    if optimizer == "adam":
+        return {"step": 0, "exp_avg": zeros(), "exp_avg_sq": zeros()}
+    return {"step": 0}
+
+
+def step(optimizer, params: Params, grads: Params, state: dict, out: Params, *,
+         lr, momentum=0.9, betas=(0.9, 0.999), eps=1e-8):
+    """One update of all four matrices: new weights go to `out`; `grads` is used as scratch."""
+    state["step"] += 1
+    for i, (W, dW, W_new) in enumerate(zip(params, grads, out)):
+        if optimizer == "gd":
+            _gd(W, dW, W_new, lr)
+        elif optimizer in ("momentum", "nesterov"):
+            buf = state["momentum_buffer"][i]
+            _momentum(W, dW, W_new, buf, lr, momentum, optimizer == "nesterov", state["step"] == 1)
+        elif optimizer == "adam":
+            _adam(W, dW, W_new, state["exp_avg"][i], state["exp_avg_sq"][i], lr, betas, eps, state["step"])
+        else:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+
+
+def _gd(W, dW, W_new, lr):
+    np.multiply(dW, lr, out=dW)
+    np.subtract(W, dW, out=W_new)
+
+
+def _momentum(W, dW, W_new, buf, lr, mu, nesterov, first):
+    if first:
+        buf[...] = dW
+    else:
+        buf *= mu
+        buf += dW
+    if nesterov:
+        dW += mu * buf
+    else:
+        dW[...] = buf
+    _gd(W, dW, W_new, lr)
+
+
+def _adam(W, dW, W_new, m, v, lr, betas, eps, step_count):
+    b1, b2 = betas
+    m *= b1
+    m += (1 - b1) * dW
+    v *= b2
+    v += (1 - b2) * (dW * dW)
+    step_size = lr / (1 - b1 ** step_count)
+    denom = np.sqrt(v)
+    denom /= np.sqrt(1 - b2 ** step_count)
+    denom += eps
+    np.divide(m, denom, out=dW)
+    _gd(W, dW, W_new, step_size)

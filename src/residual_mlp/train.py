@@ -1,0 +1,353 @@
+"""The training loop: the seed's full-batch gradient descent, and the options people expect on top.
+
+With the defaults, `fit` is exactly the seed's Training Equations: each epoch is one full-batch step
+W <- W - lr dL/dW for all four matrices at once. Every other option reuses the same gradients
+(`model.forward`, `model.cross_entropy`, `model.backward`); L-BFGS lives in `lbfgs.py`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import model, optim
+from .model import Params
+
+SCHEDULES = ("constant", "cosine", "plateau")
+PLATEAU_FACTOR = 0.5    # reduce-on-plateau multiplies the learning rate by this ...
+PLATEAU_PATIENCE = 5    # ... after this many epochs without improvement of the monitored loss
+
+
+@dataclass
+class History:
+    """Per-epoch record of a run. `loss[k]` is the training loss L of epoch k.
+
+    Full batch: L at the start of step k (before its update), exactly the seed's L.
+    Mini-batch: the mean of the batch losses met during epoch k, weighted by batch size.
+    `accuracy` is measured on the same forward passes; `val_*` at the end of each epoch.
+    `grad_norm` is the Frobenius norm of the whole gradient (all four matrices, weight decay
+    included), averaged over the epoch's steps. `elapsed` is wall time since the start, in seconds.
+    """
+
+    loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    grad_norm: list = field(default_factory=list)
+    elapsed: list = field(default_factory=list)
+    flow: list = field(default_factory=list)
+    stop_reason: str = ""
+    message: str = ""
+    best_epoch: int | None = None
+
+    def __len__(self):
+        return len(self.loss)
+
+    def as_dict(self):
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class TrainState:
+    """Everything a run needs to continue exactly where it was: a checkpoint holds this."""
+
+    params: Params
+    opt_state: dict
+    epoch: int
+    seed: int
+    history: History
+    lr_scale: float = 1.0               # reduce-on-plateau's factor so far
+    monitor_best: float = math.inf      # best monitored loss (plateau and early stopping)
+    monitor_bad: int = 0                # epochs since it improved (early stopping)
+    plateau_bad: int = 0                # epochs since it improved (reduce-on-plateau)
+    best_params: Params | None = None   # weights at the best monitored loss
+
+
+def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer="gd",
+        momentum=0.9, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, lr_schedule="constant",
+        validation_fraction=None, validation_data=None, patience=None, tol=1e-4, shuffle=True,
+        seed=None, sample_weight=None, record_flow=False, progress=False, callback=None,
+        resume=None, return_state=False):
+    """Train the network; returns ``(params, history)`` (and the final state if `return_state`).
+
+    Parameters
+    ----------
+    params : Params
+        Initial weights (see `init_params`); never modified. Their dtype is the training dtype.
+    X : array (N, D)
+        Features, one sample per row.
+    y : array (N,)
+        Integer class indices in [0, C).
+    lr : float
+        Learning rate alpha (the initial one when a schedule is used).
+    epochs : int
+        Number of epochs; with full batch an epoch is one step. With `resume`, the total to reach.
+    batch_size : int or None
+        None: full batch, the seed's training. An int: mini-batches, reshuffled every epoch.
+    optimizer : {"gd", "momentum", "nesterov", "adam", "lbfgs"}
+        "gd" is the seed's rule (plain SGD with mini-batches); the others follow `torch.optim`
+        (SGD with momentum / Nesterov and zero dampening; Adam with bias correction). "lbfgs"
+        is scipy's L-BFGS-B on the flattened weights, full batch, one epoch per iteration.
+    momentum, betas, eps : float, (float, float), float
+        Hyper-parameters of momentum/nesterov and adam.
+    weight_decay : float
+        Adds ``weight_decay * W`` to every gradient: an L2 penalty ``weight_decay/2 ||W||^2``.
+    lr_schedule : {"constant", "cosine", "plateau"}
+        Constant; cosine decay from `lr` to 0 over `epochs`; or halve the rate after 5 epochs
+        without improvement of the validation loss (training loss when there is no validation set).
+    validation_fraction : float or None
+        Hold out this stratified fraction of (X, y), split with `seed`, as a validation set.
+    validation_data : (X_val, y_val) or None
+        An explicit validation set instead.
+    patience : int or None
+        Early stopping: stop after this many epochs in which the monitored loss (validation loss,
+        or training loss without a validation set) did not improve by more than `tol`, and
+        restore the weights of the best epoch. None: no early stopping.
+    shuffle : bool
+        Reshuffle the mini-batches every epoch (from `seed` and the epoch number).
+    seed : int or None
+        Seeds shuffling and the validation split; the same seed gives bit-identical runs.
+    sample_weight : array (N,) or None
+        Per-sample weights of the loss: ``sum_i w_i J_i / sum_i w_i``.
+    record_flow : bool
+        Record, every epoch, how the gradients of W1 and W2 split between the two paths of each
+        skip connection (see `flow.flow_stats`) into ``history.flow``.
+    progress : bool
+        Show a progress bar with the current loss.
+    callback : callable(TrainState) or None
+        Called after every finished epoch (used for checkpoints).
+    resume : TrainState or None
+        Continue a previous run from its state (then `params` is ignored).
+
+    Returns
+    -------
+    params : Params
+        The trained weights (new arrays). On a non-finite loss: the last finite weights.
+    history : History
+        Per-epoch records and ``stop_reason`` ("max_epochs", "early_stopping", "converged",
+        "non_finite", "interrupted") with a ``message``.
+    """
+    _check_options(lr, epochs, batch_size, optimizer, weight_decay, lr_schedule, patience)
+    X, y, sample_weight, (X_val, y_val), seed = _prepare_data(
+        params if resume is None else resume.params, X, y, sample_weight,
+        validation_fraction, validation_data, seed if resume is None else resume.seed)
+    if resume is None:
+        state = TrainState(params=Params(*(W.copy() for W in params)),
+                           opt_state=optim.init_state(optimizer, params), epoch=0, seed=seed,
+                           history=History())
+    else:
+        state = resume
+    if optimizer == "lbfgs":
+        from .lbfgs import fit_lbfgs
+        state = fit_lbfgs(state, X, y, sample_weight, (X_val, y_val), epochs=epochs, lr=lr,
+                          weight_decay=weight_decay, tol=tol, record_flow=record_flow,
+                          callback=callback)
+    else:
+        hyper = dict(lr=lr, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                     momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
+                     lr_schedule=lr_schedule, patience=patience, tol=tol, shuffle=shuffle)
+        _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress, callback)
+    params_out = Params(*(W.copy() for W in state.params))
+    if return_state:
+        return params_out, state.history, state
+    return params_out, state.history
+
+
+def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress, callback):
+    history = state.history
+    N = X.shape[0]
+    B = N if hyper["batch_size"] is None else min(int(hyper["batch_size"]), N)
+    spare = Params(*(np.empty_like(W) for W in state.params))
+    start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
+    bar = _progress_bar(progress, state.epoch, hyper["epochs"])
+    stepped = False  # whether `spare` holds the weights before the latest step
+    try:
+        while state.epoch < hyper["epochs"]:
+            lr = hyper["lr"] * state.lr_scale * _schedule_factor(hyper["lr_schedule"], state.epoch,
+                                                                  hyper["epochs"])
+            rng = np.random.default_rng([state.seed, state.epoch])
+            order = rng.permutation(N) if (hyper["shuffle"] and B < N) else None
+            loss_sum = correct = norm_sum = 0.0
+            n_steps = 0
+            finite = True
+            for Xb, yb, wb in _batches(X, y, sample_weight, order, B):
+                acts = model.forward(state.params, Xb)
+                loss, dtheta = model.cross_entropy(acts, yb, wb)
+                if not np.isfinite(loss):
+                    finite = False
+                    break
+                grads = model.backward(state.params, acts, dtheta)
+                if hyper["weight_decay"]:
+                    for W, dW in zip(state.params, grads):
+                        dW += hyper["weight_decay"] * W
+                norm = math.sqrt(sum(float(np.vdot(dW, dW)) for dW in grads))
+                if not math.isfinite(norm):
+                    finite = False
+                    break
+                share = Xb.shape[0] if wb is None else float(wb.sum())
+                loss_sum += float(loss) * share
+                correct += _n_correct(acts.theta, yb, wb)
+                norm_sum += norm
+                n_steps += 1
+                optim.step(hyper["optimizer"], state.params, grads, state.opt_state, spare, lr=lr,
+                           momentum=hyper["momentum"], betas=hyper["betas"], eps=hyper["eps"])
+                # `spare` now holds the new weights; the old ones stay valid until this swap.
+                state.params, spare = spare, state.params
+                stepped = True
+            if not finite:
+                if stepped:  # the latest step broke the weights: go back to the ones before it
+                    state.params, spare = spare, state.params
+                _stop_non_finite(history, state.epoch + 1, lr)
+                break
+            total = N if sample_weight is None else float(sample_weight.sum())
+            history.loss.append(loss_sum / total)
+            history.accuracy.append(correct / total)
+            history.lr.append(lr)
+            history.grad_norm.append(norm_sum / n_steps)
+            if X_val is not None:
+                val_acts = model.forward(state.params, X_val)
+                val_loss, _ = model.cross_entropy(val_acts, y_val)
+                history.val_loss.append(float(val_loss))
+                history.val_accuracy.append(float(np.mean(val_acts.theta.argmax(1) == y_val)))
+            if record_flow:
+                from .flow import flow_stats
+                history.flow.append(flow_stats(state.params, X, y, sample_weight))
+            history.elapsed.append(time.perf_counter() - start)
+            state.epoch += 1
+            stop = _monitor(state, hyper)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+            if callback is not None:
+                callback(state)
+            if stop:
+                break
+        else:
+            history.stop_reason = "max_epochs"
+            history.message = f"reached the maximum number of epochs ({hyper['epochs']})"
+            if stepped and not all(np.isfinite(W).all() for W in state.params):
+                state.params, spare = spare, state.params
+                _stop_non_finite(history, state.epoch, lr)
+    except KeyboardInterrupt:
+        # The swap above is the only place the weights change, so state.params is a finished step.
+        history.stop_reason = "interrupted"
+        history.message = f"interrupted after {state.epoch} epochs; kept the weights of the last step"
+    finally:
+        if bar is not None:
+            bar.close()
+    if history.stop_reason == "early_stopping" and state.best_params is not None:
+        state.params = Params(*(W.copy() for W in state.best_params))
+
+
+def _stop_non_finite(history, epoch, lr):
+    history.stop_reason = "non_finite"
+    history.message = (f"the loss became non-finite at epoch {epoch} (learning rate {lr:g}); "
+                       f"training stopped and kept the last finite weights: try a smaller learning rate")
+
+
+def _monitor(state, hyper):
+    """Early stopping and reduce-on-plateau bookkeeping after an epoch; True to stop."""
+    history = state.history
+    monitored = history.val_loss[-1] if history.val_loss else history.loss[-1]
+    improved = monitored < state.monitor_best - hyper["tol"]
+    if monitored < state.monitor_best:
+        state.monitor_best = monitored
+        history.best_epoch = state.epoch - 1
+        if hyper["patience"] is not None:
+            state.best_params = Params(*(W.copy() for W in state.params))
+    if improved:
+        state.monitor_bad = state.plateau_bad = 0
+    else:
+        state.monitor_bad += 1
+        state.plateau_bad += 1
+    if hyper["lr_schedule"] == "plateau" and state.plateau_bad >= PLATEAU_PATIENCE:
+        state.lr_scale *= PLATEAU_FACTOR
+        state.plateau_bad = 0
+    if hyper["patience"] is not None and state.monitor_bad >= hyper["patience"]:
+        history.stop_reason = "early_stopping"
+        what = "validation loss" if history.val_loss else "training loss"
+        history.message = (f"stopped early at epoch {state.epoch}: the {what} did not improve by more "
+                           f"than {hyper['tol']:g} for {hyper['patience']} epochs; restored epoch "
+                           f"{history.best_epoch + 1}")
+        return True
+    return False
+
+
+def _schedule_factor(schedule, epoch, epochs):
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+    return 1.0
+
+
+def _batches(X, y, w, order, B):
+    """Mini-batches as views: with shuffling, the data are permuted once per epoch, then sliced."""
+    if order is not None:
+        X, y = X[order], y[order]
+        w = None if w is None else w[order]
+    for i in range(0, X.shape[0], B):
+        yield X[i:i + B], y[i:i + B], (None if w is None else w[i:i + B])
+
+
+def _n_correct(theta, y, w):
+    hit = theta.argmax(axis=1) == y
+    return float(hit.sum()) if w is None else float(w[hit].sum())
+
+
+def _progress_bar(progress, done, total):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=done, unit="epoch", leave=False, dynamic_ncols=True, disable=None)
+
+
+def _check_options(lr, epochs, batch_size, optimizer, weight_decay, lr_schedule, patience):
+    if optimizer not in optim.OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(optim.OPTIMIZERS)}")
+    if lr_schedule not in SCHEDULES:
+        raise ValueError(f"unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if optimizer == "lbfgs" and batch_size is not None:
+        raise ValueError("optimizer 'lbfgs' is full batch only: leave batch_size at None")
+    if not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
+    if patience is not None and (int(patience) != patience or patience < 1):
+        raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
+
+
+def _prepare_data(params, X, y, sample_weight, validation_fraction, validation_data, seed):
+    """Cast to the training dtype, check labels, split off the validation set."""
+    C = params.W4.shape[0]
+    X = model._as_features(X, params)
+    y = model._as_labels(y, X.shape[0], C)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+        model._normalized_weights(sample_weight, X.shape[0], X.dtype)  # validates
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    X_val = y_val = None
+    if validation_data is not None:
+        X_val = model._as_features(validation_data[0], params)
+        y_val = model._as_labels(validation_data[1], X_val.shape[0], C)
+    elif validation_fraction:
+        if not 0 < validation_fraction < 1:
+            raise ValueError(f"validation_fraction must lie in (0, 1), got {validation_fraction!r}")
+        from sklearn.model_selection import train_test_split
+        index = np.arange(X.shape[0])
+        counts = np.bincount(y)
+        stratify = y if counts[counts > 0].min() >= 2 else None
+        train, val = train_test_split(index, test_size=validation_fraction, random_state=seed % 2**32,
+                                      stratify=stratify)
+        train.sort(), val.sort()
+        X_val, y_val = X[val], y[val]
+        X, y = X[train], y[train]
+        if sample_weight is not None:
+            sample_weight = sample_weight[train]
+    return X, y, sample_weight, (X_val, y_val), seed
