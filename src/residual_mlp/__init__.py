@@ -4,5 +4,13 @@ from .train import History, TrainState, fit
 
 __version__ = "0.1.0"
 
-__all__ = ["Activations", "History", "Params", "TrainState", "backward", "fit", "forward", "init_params",
-           "loss_and_grads", "predict", "predict_proba"]
+
+def __getattr__(name):
+    # The estimator pulls in scikit-learn's base classes (about a second): load it only when asked for.
+    if name == "ResidualMLPClassifier":
+        from .estimator import ResidualMLPClassifier
+        return ResidualMLPClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__all__ = ["Activations", "History", "Params", "ResidualMLPClassifier", "TrainState", "backward", "fit",
+           "forward", "init_params", "loss_and_grads", "predict", "predict_proba"]
