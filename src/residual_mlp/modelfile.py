@@ -1,8 +1,20 @@
 """A trained model and its file: weights, classes, feature scaling, settings, results.
 
-The file is a NumPy ``.npz`` archive read with ``allow_pickle=False``, so loading executes no code.
-It holds plain numeric or string arrays and one JSON document (``meta``) with the format version.
-Files are written atomically: a temporary file in the same folder, fsync, then rename.
+The file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) read with ``allow_pickle=False``, so
+loading executes no code: it holds plain numeric or string arrays and one JSON document (``meta``)
+that names the format and its version. Training checkpoints (`checkpoint.py`) use the same container
+under another format name. Anything wrong with a file (not an archive, truncated, corrupted, from a
+newer version, arrays missing or of the wrong shape, non-finite weights) raises `InputError` naming
+the file. Files are written atomically: a temporary file in the same folder, fsync, then rename, so
+a reader sees the old file or the whole new one, never a part.
+
+Layout of a model file, format version 1:
+
+    W1 (D, D), W2 (M, D), W3 (M, M), W4 (C, M)   the weights, float32 or float64, finite
+    classes (C,)                                 the original labels (numbers or strings), distinct
+    mean (D,), scale (D,)                        optional feature scaling x' = (x - mean) / scale
+    meta                                         UTF-8 JSON: format, format_version, dims, dtype,
+                                                 feature_names, scaled, settings, results
 """
 from __future__ import annotations
 
@@ -21,6 +33,14 @@ from .model import Params
 
 FORMAT = "residual_mlp.model"
 FORMAT_VERSION = 1
+WEIGHT_DTYPES = ("float32", "float64")
+
+# Every format written with `write_archive`, and what to call a file of each kind in a message.
+KINDS = {FORMAT: "model file", "residual_mlp.checkpoint": "training checkpoint"}
+
+
+class Damaged(Exception):
+    """An archive that reads fine but whose content is inconsistent: the message says what."""
 
 
 @dataclass
@@ -56,7 +76,11 @@ class Model:
 
 
 def save(path, m: Model):
-    """Write the model file atomically; an existing file is replaced only once the new one is whole."""
+    """Write the model file atomically; an existing file is replaced only once the new one is whole.
+
+    Raises ValueError, before touching the disk, for a model that `load` would refuse
+    (non-finite weights, shapes that do not fit together, ...).
+    """
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -67,7 +91,7 @@ def save(path, m: Model):
         "settings": m.settings,
         "results": m.results,
     }
-    arrays = dict(zip(Params._fields, m.params))
+    arrays = {k: np.asarray(W) for k, W in zip(Params._fields, m.params)}
     classes = np.asarray(m.classes)
     if classes.dtype.kind not in "iufbU":
         classes = classes.astype(str)
@@ -75,64 +99,156 @@ def save(path, m: Model):
     if m.mean is not None:
         arrays["mean"] = np.asarray(m.mean)
         arrays["scale"] = np.asarray(m.scale)
-    arrays["meta"] = np.frombuffer(json.dumps(meta, default=_jsonable).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    write_atomic(path, buffer.getvalue())
+    meta = json.loads(json.dumps(meta, default=_jsonable))  # what `load` will read back
+    try:
+        _model_from(arrays, meta)
+    except Damaged as e:
+        raise ValueError(f"refusing to save a model that could not be loaded: {e}") from None
+    write_archive(path, arrays, meta)
 
 
 def load(path) -> Model:
     """Read a model file; any problem with it raises InputError naming the file."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such model file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a model file")
+    arrays, meta = read_archive(path, FORMAT, FORMAT_VERSION)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise InputError(f"{path}: not a residual_mlp model file, or the file is damaged ({_short(e)})")
-    if "meta" not in arrays:
-        raise InputError(f"{path}: not a residual_mlp model file (no 'meta' record)")
-    try:
-        meta = json.loads(arrays["meta"].tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{path}: the model file's 'meta' record is damaged")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise InputError(f"{path}: not a residual_mlp model file")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise InputError(f"{path}: model format version {version!r} is newer than this residual_mlp "
-                         f"reads (version {FORMAT_VERSION}); upgrade residual_mlp")
+        return _model_from(arrays, meta)
+    except Damaged as e:
+        raise InputError(f"{os.fspath(path)}: damaged model file: {e}") from None
+
+
+def _model_from(arrays, meta) -> Model:
     missing = [k for k in (*Params._fields, "classes") if k not in arrays]
     if missing:
-        raise InputError(f"{path}: the model file lacks {', '.join(missing)}")
-    params = Params(*(arrays[k] for k in Params._fields))
+        raise Damaged(f"the arrays {', '.join(missing)} are missing")
+    params = check_params(arrays, Params._fields)
     D, M, C = params.W1.shape[0], params.W2.shape[0], params.W4.shape[0]
-    want = {"W1": (D, D), "W2": (M, D), "W3": (M, M), "W4": (C, M)}
-    if any(getattr(params, k).shape != v for k, v in want.items()) or arrays["classes"].shape != (C,):
-        raise InputError(f"{path}: the model file's weight shapes do not fit together")
-    if not all(W.dtype.kind == "f" and np.isfinite(W).all() for W in params):
-        raise InputError(f"{path}: the model file's weights are not finite floating-point numbers")
-    mean = arrays.get("mean")
-    scale = arrays.get("scale")
-    if (mean is None) != (scale is None) or (mean is not None and (mean.shape != (D,) or scale.shape != (D,))):
-        raise InputError(f"{path}: the model file's feature scaling is damaged")
+    dims = meta.get("dims")
+    if dims is not None and dims != {"D": D, "M": M, "C": C}:
+        raise Damaged(f"its record gives dimensions {dims}, its weights D={D}, M={M}, C={C}")
+    if not all(np.isfinite(W).all() for W in params):
+        raise Damaged("the weights are not all finite")
+    classes = arrays["classes"]
+    if classes.shape != (C,) or classes.dtype.kind not in "iufbU":
+        raise Damaged(f"classes should be {C} numbers or strings, found shape {classes.shape} of "
+                      f"type {classes.dtype}")
+    if len(np.unique(classes)) != C:
+        raise Damaged("the classes repeat")
+    mean, scale = arrays.get("mean"), arrays.get("scale")
+    if (mean is None) != (scale is None) or bool(meta.get("scaled")) != (mean is not None):
+        raise Damaged("the feature scaling is incomplete")
+    if mean is not None:
+        for name, v in (("mean", mean), ("scale", scale)):
+            if v.shape != (D,) or v.dtype.kind != "f" or not np.isfinite(v).all():
+                raise Damaged(f"the feature scaling '{name}' should be {D} finite numbers")
+        if np.any(scale == 0):
+            raise Damaged("the feature scaling 'scale' has zeros")
     names = meta.get("feature_names")
-    if names is not None and (not isinstance(names, list) or len(names) != D):
-        raise InputError(f"{path}: the model file's feature names are damaged")
-    return Model(params=params, classes=arrays["classes"], feature_names=names, mean=mean, scale=scale,
-                 settings=meta.get("settings") or {}, results=meta.get("results") or {})
+    if names is not None and (not isinstance(names, list) or len(names) != D
+                              or not all(isinstance(n, str) for n in names)):
+        raise Damaged(f"the feature names should be {D} strings")
+    settings, results = meta.get("settings") or {}, meta.get("results") or {}
+    if not isinstance(settings, dict) or not isinstance(results, dict):
+        raise Damaged("the settings or results record is not a mapping")
+    return Model(params=params, classes=classes, feature_names=names, mean=mean, scale=scale,
+                 settings=settings, results=results)
+
+
+def check_params(arrays, names, what="the weights") -> Params:
+    """The four matrices stored under `names`, checked to be float32/float64 and to fit together."""
+    params = Params(*(arrays[k] for k in names))
+    if any(W.ndim != 2 for W in params):
+        raise Damaged(f"{what} are not all matrices")
+    dtype = params.W1.dtype
+    if str(dtype) not in WEIGHT_DTYPES or any(W.dtype != dtype for W in params):
+        raise Damaged(f"{what} should all be float32 or all float64, found "
+                      f"{', '.join(str(W.dtype) for W in params)}")
+    D, M, C = params.W1.shape[0], params.W2.shape[0], params.W4.shape[0]
+    want = Params((D, D), (M, D), (M, M), (C, M))
+    if min(D, M, C) < 1 or any(W.shape != shape for W, shape in zip(params, want)):
+        raise Damaged(f"the shapes of {what}, {', '.join(str(W.shape) for W in params)}, do not fit "
+                      f"together (expected (D, D), (M, D), (M, M), (C, M))")
+    return params
+
+
+def write_archive(path, arrays: dict, meta: dict):
+    """Write numeric/string arrays and a JSON record `meta` as one .npz file, atomically."""
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray) or value.dtype.hasobject:
+            raise TypeError(f"array {name!r} must be a numeric or string array, not {type(value).__name__}")
+    record = json.dumps(meta, default=_jsonable).encode()
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, meta=np.frombuffer(record, dtype=np.uint8))
+    write_atomic(path, buffer.getvalue())
+
+
+def read_archive(path, fmt, version):
+    """(arrays, meta) of a file written by `write_archive` as format `fmt`, up to `version`.
+
+    Reads with allow_pickle=False: no code runs, whatever the file holds. Raises InputError for a
+    missing file, a file that is not such an archive, a damaged one, or one from a newer version.
+    """
+    path = os.fspath(path)
+    what = KINDS[fmt]
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such {what}")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a {what}")
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the {what}: {e.strerror or _short(e)}") from None
+    with f:
+        if not zipfile.is_zipfile(f):
+            f.seek(0)
+            if f.read(4) == b"PK\x03\x04":
+                raise InputError(f"{path}: damaged {what}: the archive is truncated or corrupted")
+            raise InputError(f"{path}: not a residual_mlp {what} (not an .npz archive)")
+        try:
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+        except Exception as e:  # the file opened, so any failure to parse it is damage
+            raise InputError(f"{path}: damaged {what}, or not a residual_mlp {what} ({_short(e)})") from None
+    odd = [name for name, a in arrays.items() if not isinstance(a, np.ndarray)]
+    if odd:
+        raise InputError(f"{path}: not a residual_mlp {what} (it holds {odd[0]!r}, which is not an array)")
+    if "meta" not in arrays:
+        raise InputError(f"{path}: not a residual_mlp {what} (no 'meta' record)")
+    try:
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InputError(f"{path}: damaged {what}: its 'meta' record is not readable") from None
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found != fmt:
+        if found in KINDS:
+            raise InputError(f"{path}: this is a residual_mlp {KINDS[found]}, not a {what}")
+        raise InputError(f"{path}: not a residual_mlp {what}")
+    found_version = meta.get("format_version")
+    if type(found_version) is not int or found_version < 1:
+        raise InputError(f"{path}: damaged {what}: format version {found_version!r} is not valid")
+    if found_version > version:
+        raise InputError(f"{path}: {what} format version {found_version} is newer than this residual_mlp "
+                         f"reads (version {version}); upgrade residual_mlp to read it")
+    return arrays, meta
 
 
 def write_atomic(path, data: bytes):
-    """Write bytes to path so that readers see the old file or the whole new one, never a part."""
+    """Write bytes to path so that readers see the old file or the whole new one, never a part.
+
+    A new file gets the permissions a plain open() would give it (0666 less the umask); a replaced
+    file keeps its own. If anything fails, the temporary file is removed and `path` is untouched.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -148,11 +264,17 @@ def write_atomic(path, data: bytes):
     except OSError:
         return
     try:
-        os.fsync(dir_fd)
+        os.fsync(dir_fd)  # make the rename itself durable
     except OSError:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(value):
@@ -160,6 +282,8 @@ def _jsonable(value):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if hasattr(value, "_asdict"):
+        return value._asdict()
     return str(value)
 
 

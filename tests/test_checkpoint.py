@@ -1,0 +1,451 @@
+"""Training checkpoints: exact round trips, resumed runs bit-identical to uninterrupted ones (in
+process, and after `residual-mlp train` is killed with SIGKILL), clear errors for damaged files and
+for a --resume whose settings differ from the checkpoint's run."""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+from residual_mlp import cli, fit, init_params, modelfile
+from residual_mlp.checkpoint import FORMAT_VERSION, load_state, save_state
+from residual_mlp.errors import InputError
+from residual_mlp.model import Params
+from residual_mlp.train import History, TrainState
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X[:240] - 8.0) / 8.0, y[:240]  # (240, 64), 10 classes
+
+
+def start(dtype=np.float64):
+    return init_params(64, 12, 10, seed=2, dtype=dtype)
+
+
+# Each option of the loop that keeps state across epochs, at least once.
+RUNS = {
+    "gd full batch": dict(lr=0.3, epochs=12),
+    "adam mini-batch": dict(optimizer="adam", lr=0.01, batch_size=32, epochs=6),
+    "momentum, plateau, validation": dict(optimizer="momentum", lr=0.05, batch_size=50, lr_schedule="plateau",
+                                          validation_fraction=0.25, tol=10.0, epochs=14),
+    "nesterov, cosine, weight decay, float32": dict(optimizer="nesterov", lr=0.05, batch_size=64,
+                                                    lr_schedule="cosine", weight_decay=1e-3, epochs=10),
+    "adam, early stopping": dict(optimizer="adam", lr=0.05, batch_size=32, validation_fraction=0.3,
+                                 patience=2, epochs=200),
+}
+
+
+def same_params(a: Params, b: Params):
+    return all(W.dtype == V.dtype and W.shape == V.shape and np.array_equal(W, V) for W, V in zip(a, b))
+
+
+def same_history(a: History, b: History):
+    """Equal record for record (elapsed wall time aside); nan equals nan."""
+    da, db = a.as_dict(), b.as_dict()
+    da.pop("elapsed"), db.pop("elapsed")
+    return json.dumps(da, sort_keys=True) == json.dumps(db, sort_keys=True)
+
+
+# ------------------------------------------------------------------ in process
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_save_and_load_keep_the_whole_state_exactly(tmp_path, digits, name):
+    X, y = digits
+    kw = dict(RUNS[name], epochs=min(RUNS[name]["epochs"], 5))
+    dtype = np.float32 if "float32" in name else np.float64
+    _, _, state = fit(start(dtype), X, y, seed=7, return_state=True, **kw)
+    config = {"options": {"lr": 0.1, "batch_size": None}, "data_sha256": "ab" * 32}
+    save_state(tmp_path / "c.ckpt", state, config)
+    back, back_config = load_state(tmp_path / "c.ckpt")
+    assert back_config == config
+    assert same_params(back.params, state.params)
+    assert (back.best_params is None) == (state.best_params is None)
+    if state.best_params is not None:
+        assert same_params(back.best_params, state.best_params)
+    assert back.opt_state.keys() == state.opt_state.keys()
+    for key, value in state.opt_state.items():
+        if isinstance(value, Params):
+            assert same_params(back.opt_state[key], value)
+        else:
+            assert type(back.opt_state[key]) is type(value) and back.opt_state[key] == value
+    for field in ("epoch", "seed", "lr_scale", "monitor_best", "monitor_bad", "plateau_bad"):
+        assert getattr(back, field) == getattr(state, field), field
+    assert back.history.as_dict() == state.history.as_dict()
+    assert all(W.flags.writeable and W.flags.c_contiguous for W in back.params)
+
+
+def test_a_fresh_state_with_infinite_best_loss_round_trips(tmp_path):
+    params = start()
+    state = TrainState(params=params, opt_state={"step": 0}, epoch=0, seed=2**70 + 3, history=History())
+    save_state(tmp_path / "c.ckpt", state)
+    back, config = load_state(tmp_path / "c.ckpt")
+    assert config == {} and back.monitor_best == math.inf and back.seed == 2**70 + 3
+    assert same_params(back.params, params) and back.best_params is None and back.epoch == 0
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_resuming_from_epoch_k_ends_bit_identical_to_an_uninterrupted_run(tmp_path, digits, name):
+    X, y = digits
+    kw = RUNS[name]
+    dtype = np.float32 if "float32" in name else np.float64
+    ref, ref_history, ref_state = fit(start(dtype), X, y, seed=11, return_state=True, **kw)
+    k = 2 if "early" in name else kw["epochs"] // 2 + 1
+    path = tmp_path / "c.ckpt"
+
+    def crash_after_k(state):
+        if state.epoch == k:
+            save_state(path, state, {})
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        fit(start(dtype), X, y, seed=11, callback=crash_after_k, **kw)
+    resume, _ = load_state(path)
+    assert resume.epoch == k
+    at_k = (resume.lr_scale, resume.plateau_bad, resume.best_params is not None)  # fit advances `resume`
+    params, history = fit(start(dtype), X, y, seed=11, resume=resume, **kw)
+    assert same_params(params, ref)
+    assert same_history(history, ref_history)
+    # the runs exercise what they are named after
+    if "plateau" in name:  # with this tol only epoch 1 improves: the rate halves after epochs 6 and 11
+        assert at_k[:2] == (0.5, 2) and ref_state.lr_scale == 0.25
+    if "early" in name:
+        assert ref_history.stop_reason == "early_stopping" and len(ref_history) > k
+        assert at_k[2]
+
+
+# ------------------------------------------------------------------ damaged checkpoints
+
+
+def rewrite(path, change_arrays=None, change_meta=None):
+    """Rewrite a checkpoint with some arrays or meta entries changed (None deletes)."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes().decode())
+    for key, value in (change_arrays or {}).items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    for key, value in (change_meta or {}).items():
+        *outer, last = key.split("/")
+        record = meta
+        for part in outer:
+            record = record[part]
+        if value is None:
+            del record[last]
+        else:
+            record[last] = value
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(path, "wb") as f:  # (np.savez would add .npz to a path)
+        np.savez(f, **arrays)
+
+
+@pytest.fixture
+def adam_checkpoint(tmp_path, digits):
+    X, y = digits
+    _, _, state = fit(start(), X, y, seed=3, optimizer="adam", lr=0.01, batch_size=60, epochs=2,
+                      validation_fraction=0.2, patience=3, return_state=True)
+    path = tmp_path / "c.ckpt"
+    save_state(path, state, {"options": {}})
+    load_state(path)  # whole before any damage
+    return path
+
+
+def refused(path, *words):
+    with pytest.raises(InputError) as info:
+        load_state(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:") and "\n" not in message, message
+    for word in words:
+        assert word in message, message
+
+
+@pytest.mark.parametrize("keep", [0, 9, 0.5, -1])
+def test_truncated_checkpoint(adam_checkpoint, keep):
+    data = adam_checkpoint.read_bytes()
+    adam_checkpoint.write_bytes(data[:int(len(data) * keep) if isinstance(keep, float) else keep % len(data)])
+    refused(adam_checkpoint)
+
+
+def test_random_bytes_and_a_corrupted_byte(adam_checkpoint):
+    data = bytearray(adam_checkpoint.read_bytes())
+    with zipfile.ZipFile(adam_checkpoint) as z:  # a byte inside the stored weights
+        info = z.getinfo("params.W2.npy")
+    data[info.header_offset + 200] ^= 0x10
+    adam_checkpoint.write_bytes(bytes(data))
+    refused(adam_checkpoint, "damaged training checkpoint")
+    adam_checkpoint.write_bytes(np.random.default_rng(1).bytes(3000))
+    refused(adam_checkpoint, "not a residual_mlp training checkpoint")
+
+
+def test_a_model_file_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "m.npz"
+    modelfile.save(path, modelfile.Model(start(), np.arange(10)))
+    refused(path, "model file, not a training checkpoint")
+
+
+def test_newer_checkpoint_version(adam_checkpoint):
+    rewrite(adam_checkpoint, change_meta={"format_version": FORMAT_VERSION + 1})
+    refused(adam_checkpoint, "newer", "upgrade")
+
+
+def test_an_object_array_is_refused_without_running_code(adam_checkpoint, tmp_path):
+    marker = tmp_path / "code-ran"
+
+    class Trap:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    trap = np.empty(1, dtype=object)
+    trap[0] = Trap()
+    with zipfile.ZipFile(adam_checkpoint) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    pickled = io.BytesIO()
+    np.lib.format.write_array(pickled, trap, allow_pickle=True)
+    members["opt_state.exp_avg.W1.npy"] = pickled.getvalue()
+    with zipfile.ZipFile(adam_checkpoint, "w") as z:
+        for name, content in members.items():
+            z.writestr(name, content)
+    refused(adam_checkpoint)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("arrays,meta,words", [
+    ({"opt_state.exp_avg_sq.W3": None}, {}, ["opt_state.exp_avg_sq.W3", "missing"]),
+    ({"params.W4": None}, {}, ["params.W4", "missing"]),
+    ({"opt_state.exp_avg.W2": np.zeros((3, 3))}, {}, ["opt_state.exp_avg"]),
+    ({"best_params.W1": np.zeros((64, 64), dtype=np.float32)}, {}, ["best_params"]),
+    ({"params.W2": np.zeros((12, 65))}, {}, ["the arrays params.*", "do not fit together"]),
+    ({}, {"state/epoch": -1}, ["epoch"]),
+    ({}, {"state/epoch": "2"}, ["epoch"]),
+    ({}, {"state/seed": 1.5}, ["seed"]),
+    ({}, {"state/lr_scale": 0}, ["learning-rate factor"]),
+    ({}, {"state/monitor_bad": "x"}, ["monitor_bad"]),
+    ({}, {"opt_state/scalars/step": -3}, ["step count"]),
+    ({}, {"opt_state/slots": ["exp_avg", "velocity"]}, ["opt_state.velocity"]),
+    ({}, {"history/loss": 3}, ["history"]),
+    ({}, {"history/surprise": []}, ["unknown entries surprise"]),
+    ({}, {"config": [1]}, ["config"]),
+    ({}, {"dims": {"D": 64, "M": 13, "C": 10}}, ["dimensions"]),
+    ({}, {"history": None}, ["history"]),
+])
+def test_damaged_content_is_named(adam_checkpoint, arrays, meta, words):
+    rewrite(adam_checkpoint, arrays, meta)
+    refused(adam_checkpoint, "damaged training checkpoint", *words)
+
+
+# ------------------------------------------------------------------ the command line
+
+
+IRIS = ["train", "--dataset", "iris", "--hidden", "6", "--quiet", "--seed", "5"]
+
+
+def train(tmp_path, *args, out="model.npz"):
+    """`residual-mlp train` in process; returns (exit status, the saved model or None)."""
+    path = tmp_path / out
+    code = cli.main([*IRIS, "--out", str(path), *args])
+    return code, (modelfile.load(path) if code == 0 else None)
+
+
+def same_model(a, b):
+    return same_params(a.params, b.params) and a.results["loss_curve"] == b.results["loss_curve"]
+
+
+def test_growing_epochs_continues_the_kept_checkpoint(tmp_path, capsys):
+    _, straight = train(tmp_path, "--epochs", "25", "--batch-size", "16", "--optimizer", "adam",
+                        "--lr", "0.01", out="straight.npz")
+    ckpt = str(tmp_path / "run.ckpt")
+    opts = ["--batch-size", "16", "--optimizer", "adam", "--lr", "0.01", "--checkpoint", ckpt,
+            "--checkpoint-every", "4"]
+    code, first = train(tmp_path, "--epochs", "10", *opts)
+    assert code == 0 and load_state(ckpt)[0].epoch == 10  # the last epoch is written too, and kept
+    capsys.readouterr()
+    code, resumed = train(tmp_path, "--epochs", "25", "--resume", *opts)
+    assert code == 0
+    assert f"resuming from {ckpt} at epoch 10" in capsys.readouterr().err
+    assert same_model(resumed, straight) and not same_model(first, straight)
+
+
+def test_resume_without_a_checkpoint_file_starts_afresh_and_says_so(tmp_path, capsys):
+    _, plain = train(tmp_path, "--epochs", "6", out="plain.npz")
+    capsys.readouterr()
+    ckpt = tmp_path / "new.ckpt"
+    code, fresh = train(tmp_path, "--epochs", "6", "--checkpoint", str(ckpt), "--resume")
+    assert code == 0 and same_model(fresh, plain)
+    assert f"no checkpoint {ckpt} yet: training from the start" in capsys.readouterr().err
+    assert load_state(ckpt)[0].epoch == 6
+
+
+def test_resume_needs_a_checkpoint_option(tmp_path, capsys):
+    assert train(tmp_path, "--epochs", "2", "--resume")[0] == 2
+    err = capsys.readouterr().err
+    assert err == "error: --resume needs --checkpoint FILE, the checkpoint to continue from\n"
+
+
+def test_the_checkpoint_cannot_be_the_model_file(tmp_path, capsys):
+    assert train(tmp_path, "--epochs", "2", "--checkpoint", str(tmp_path / "model.npz"))[0] == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --checkpoint {tmp_path / 'model.npz'}: is also the --out"), err
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_early_stopping_resumes_to_the_same_stop(tmp_path, capsys):
+    opts = ["--epochs", "300", "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16",
+            "--validation-fraction", "0.3", "--patience", "3"]
+    _, straight = train(tmp_path, *opts, out="straight.npz")
+    assert straight.results["stop_reason"] == "early_stopping"
+    stop = straight.results["epochs_run"]
+    ckpt = str(tmp_path / "run.ckpt")
+    code, _ = train(tmp_path, *opts, "--checkpoint", ckpt, "--checkpoint-every", "1")
+    state, _ = load_state(ckpt)
+    assert code == 0 and state.epoch == stop - 1 and state.history.stop_reason == ""
+    code, resumed = train(tmp_path, *opts, "--checkpoint", ckpt, "--resume")
+    assert code == 0 and same_model(resumed, straight)
+    assert resumed.results["stop_reason"] == "early_stopping"
+
+
+@pytest.fixture
+def iris_checkpoint(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    assert train(tmp_path, "--epochs", "4", "--checkpoint", str(ckpt))[0] == 0
+    return ckpt
+
+
+@pytest.mark.parametrize("change,said", [
+    (["--lr", "0.05"], "was written with --lr 0.1, this run has --lr 0.05"),
+    (["--hidden", "7"], "was written with --hidden 6, this run has --hidden 7"),
+    (["--batch-size", "8"], "was written with no --batch-size, this run has --batch-size 8"),
+    (["--optimizer", "adam"], "was written with --optimizer gd, this run has --optimizer adam"),
+    (["--momentum", "0.5"], "--momentum 0.9, this run has --momentum 0.5"),
+    (["--weight-decay", "0.01"], "--weight-decay 0.0, this run has --weight-decay 0.01"),
+    (["--seed", "6"], "was written with --seed 5, this run has --seed 6"),
+    (["--dtype", "float32"], "was written with --dtype float64, this run has --dtype float32"),
+    (["--no-standardize"], "with no --no-standardize, this run has --no-standardize"),
+    (["--dataset", "wine"], "was written with --dataset iris, this run has --dataset wine"),
+    (["--test-size", "0.3"], "--test-size 0.2, this run has --test-size 0.3"),
+    (["--validation-fraction", "0.2"], "no --validation-fraction, this run has --validation-fraction 0.2"),
+    (["--lr-schedule", "plateau"], "--lr-schedule constant, this run has --lr-schedule plateau"),
+    (["--epochs", "3"], "is at epoch 4, past this run's --epochs 3"),
+])
+def test_a_resume_with_other_settings_names_the_option(tmp_path, capsys, iris_checkpoint, change, said):
+    capsys.readouterr()
+    args = ["--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume", *change]
+    assert train(tmp_path, *args)[0] == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --resume: the checkpoint {iris_checkpoint} ") and err.count("\n") == 1
+    assert said in err, err
+
+
+def test_the_cosine_schedule_needs_the_same_epochs(tmp_path, capsys):
+    ckpt = str(tmp_path / "run.ckpt")
+    assert train(tmp_path, "--epochs", "4", "--lr-schedule", "cosine", "--checkpoint", ckpt)[0] == 0
+    capsys.readouterr()
+    assert train(tmp_path, "--epochs", "8", "--lr-schedule", "cosine", "--checkpoint", ckpt,
+                 "--resume")[0] == 2
+    assert "--epochs 4, this run has --epochs 8; the cosine schedule" in capsys.readouterr().err
+
+
+def test_changed_data_are_noticed(tmp_path, capsys, iris_checkpoint, monkeypatch):
+    from residual_mlp import data
+
+    real = data.load_dataset
+
+    def edited(name):
+        X, labels, names = real(name)
+        X = X.copy()
+        X[17, 2] += 0.1
+        return X, labels, names
+
+    monkeypatch.setattr(data, "load_dataset", edited)
+    capsys.readouterr()
+    assert train(tmp_path, "--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume")[0] == 2
+    assert "was trained on other rows than --dataset iris holds now" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert train(tmp_path, "--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume")[0] == 0
+
+
+def test_a_damaged_checkpoint_is_one_line_exit_2(tmp_path, capsys, iris_checkpoint):
+    iris_checkpoint.write_bytes(iris_checkpoint.read_bytes()[:-100])
+    capsys.readouterr()
+    assert train(tmp_path, "--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume")[0] == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {iris_checkpoint}: damaged training checkpoint: the archive is truncated or "
+                   f"corrupted\n")
+
+
+# ------------------------------------------------------------------ SIGKILL at a random moment
+
+
+KILLED_RUNS = {  # each takes a few seconds with a checkpoint every epoch
+    "gd full batch": ["--epochs", "200"],
+    "adam mini-batch": ["--optimizer", "adam", "--lr", "0.001", "--batch-size", "64", "--epochs", "80"],
+}
+
+
+def command(*args):
+    return [sys.executable, "-m", "residual_mlp", *args]
+
+
+@pytest.mark.parametrize("name", KILLED_RUNS)
+def test_a_run_killed_at_a_random_moment_resumes_bit_identical(tmp_path, name):
+    run = ["train", "--dataset", "digits", "--hidden", "32", "--seed", "3", "--quiet", *KILLED_RUNS[name]]
+    epochs = int(KILLED_RUNS[name][-1])
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    ref_out, out, ckpt = tmp_path / "reference.npz", tmp_path / "model.npz", tmp_path / "run.ckpt"
+    modelfile.save(out, modelfile.Model(init_params(64, 32, 10, seed=9), np.arange(10)))
+    before = out.read_bytes()  # an earlier model: the killed run must leave it whole
+    reference = subprocess.Popen(command(*run, "--out", str(ref_out)), env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checkpointed = [*run, "--out", str(out), "--checkpoint", str(ckpt), "--checkpoint-every", "1"]
+    victim = subprocess.Popen(command(*checkpointed), env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    target = random.randint(1, epochs // 2)  # kill during the epoch after this one, at a random moment
+    try:
+        deadline = time.monotonic() + 120
+        reached = 0
+        while reached < target:
+            assert victim.poll() is None, victim.stderr.read().decode()
+            assert time.monotonic() < deadline, f"the run did not reach epoch {target}"
+            if ckpt.exists():
+                reached = load_state(ckpt)[0].epoch  # a reader never sees a part-written checkpoint
+            time.sleep(0.003)
+        delay = random.uniform(0.0, 0.02)
+        time.sleep(delay)
+        assert victim.poll() is None, f"the run ended before the kill (epoch {reached} + {delay:.3f} s)"
+        victim.send_signal(signal.SIGKILL)
+        assert victim.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        victim.kill()
+        victim.stderr.close()
+    state, _ = load_state(ckpt)  # whole, whenever the kill came
+    assert target <= state.epoch < epochs, (target, state.epoch)
+    assert out.read_bytes() == before  # the final save starts only after the last epoch's checkpoint
+    leftovers = set(os.listdir(tmp_path)) - {"reference.npz", "model.npz", "run.ckpt"}
+    assert all(name.startswith(".run.ckpt.") and name.endswith(".tmp") for name in leftovers), leftovers
+
+    resumed = subprocess.run(command(*checkpointed, "--resume"), env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {ckpt} at epoch {state.epoch}" in resumed.stderr
+    assert reference.wait(timeout=300) == 0, reference.stderr.read().decode()
+    reference.stderr.close()
+    a, b = modelfile.load(ref_out), modelfile.load(out)
+    assert same_params(a.params, b.params), (f"killed {delay:.3f} s after checkpoint {reached}, "
+                                             f"resumed at {state.epoch}")
+    assert a.results["loss_curve"] == b.results["loss_curve"]
+    assert len(b.results["loss_curve"]) == epochs
