@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import InputError
 
-COMMANDS = ("train",)
+COMMANDS = ("train", "predict", "evaluate", "info", "gradcheck", "figures", "explain")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,6 +41,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`residual-mlp predict ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
