@@ -99,12 +99,15 @@ def run(args):
     settings = _settings(args)
 
     started = time.perf_counter()
-    params, history = fit(params, X, y, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
-                          optimizer=args.optimizer, momentum=args.momentum,
-                          weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
-                          validation_fraction=args.validation_fraction, patience=args.patience,
-                          tol=args.tol, seed=args.seed, record_flow=bool(args.plot_flow),
-                          progress=not args.quiet, **_checkpointing(args, X, y))
+    try:
+        params, history = fit(params, X, y, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
+                              optimizer=args.optimizer, momentum=args.momentum,
+                              weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
+                              validation_fraction=args.validation_fraction, patience=args.patience,
+                              tol=args.tol, seed=args.seed, record_flow=bool(args.plot_flow),
+                              progress=not args.quiet, **_checkpointing(args, X, y))
+    except ValueError as e:  # fit's own check of the options, e.g. lbfgs with --batch-size
+        raise InputError(str(e)) from None
     elapsed = time.perf_counter() - started
 
     train_loss, train_acc = loss_and_accuracy(params, X, y)  # a block of rows at a time
@@ -171,6 +174,10 @@ def _check_outputs(args):
                          ("--checkpoint", args.checkpoint)):
         if path is not None:
             options.check_output(option, path, inputs)
+    for option, path in (("--plot", args.plot), ("--plot-flow", args.plot_flow)):
+        if path is not None:
+            from ..plots import image_format
+            image_format(path)  # an extension matplotlib cannot write fails here, not after training
 
 
 def _write_figure(path, draw, history):
