@@ -13,7 +13,7 @@ def test_python_examples_run_in_order():
     for block in blocks:
         block = block.replace("epochs=500", "epochs=20")  # the same call, shorter
         exec(compile(block, "README.md", "exec"), namespace)
-    params, X, y = namespace["params"], namespace["X"], namespace["y"]
+    params = namespace["params"]
     assert params.W1.shape == (64, 64) and params.W4.shape == (10, 128)
     assert namespace["history"].loss[-1] < namespace["history"].loss[0]
 

@@ -373,7 +373,7 @@ def walk_through(n_features=DEFAULT_SIZES[0], n_hidden=DEFAULT_SIZES[1], n_class
 
     say(f"The seed's derivation, checked on one sample (and, last, on a batch of {len(ex.labels)})")
     say(f"  D = {D} features, M = {M} hidden units, C = {C} classes; weights and input drawn with seed {seed}")
-    say(f"  Each formula is computed as the seed writes it, then again by central finite differences")
+    say("  Each formula is computed as the seed writes it, then again by central finite differences")
     say(f"  (step {EPS:g}) of the forward equations alone. They agree when the largest difference is")
     say(f"  at most {tol:g} of the largest value.")
     say()

@@ -21,13 +21,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import model
+from .atomic import write_atomic
 from .errors import InputError
 from .model import Params
 
@@ -230,51 +230,6 @@ def read_archive(path, fmt, version):
         raise InputError(f"{path}: {what} format version {found_version} is newer than this residual_mlp "
                          f"reads (version {version}); upgrade residual_mlp to read it")
     return arrays, meta
-
-
-def write_atomic(path, data: bytes):
-    """Write bytes to path so that readers see the old file or the whole new one, never a part.
-
-    A new file gets the permissions a plain open() would give it (0666 less the umask); a replaced
-    file keeps its own. If anything fails, the temporary file is removed and `path` is untouched.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except OSError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _jsonable(value):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 import math
 import os
-import secrets
 
+from .atomic import write_atomic
 from .errors import InputError
 
 PATH1_COLOR = "#d9730d"   # path 1: through W3 and the ReLU
@@ -140,7 +140,7 @@ def save_figure(fig, path, metadata=None, dpi=None):
         fmt = image_format(path)
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, metadata=metadata, dpi=dpi or "figure")
-        _write_atomic(path, buffer.getvalue())
+        write_atomic(path, buffer.getvalue())
     finally:
         _close(fig)
 
@@ -160,32 +160,6 @@ def image_format(path):
                          f"{'.' + fmt if fmt else '(none)'}; use one of "
                          f"{', '.join('.' + k for k in sorted(supported))}")
     return fmt
-
-
-def _write_atomic(path, data):
-    """Temporary file in the same folder, then rename; the file gets the usual permissions (umask)."""
-    folder, name = os.path.split(os.path.abspath(path))
-    for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise FileExistsError(f"cannot create a temporary file next to {path}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _close(fig):

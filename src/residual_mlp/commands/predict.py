@@ -12,11 +12,11 @@ import csv
 import io
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 from .. import data, model, modelfile
+from ..atomic import atomic_open
 from ..errors import InputError
 from . import options
 from .evaluate import rows_per_pass, trained_target
@@ -79,22 +79,5 @@ def _output(path):
         yield sys.stdout
         sys.stdout.flush()
         return
-    path = os.path.abspath(path)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        mode = 0o666 & ~mask
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w", encoding="utf-8", newline="") as f:
+        yield f
