@@ -41,6 +41,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as e:  # e.g. --hidden far too large for this machine
+        print(f"error: out of memory{': ' + str(e) if str(e) else ''}; try smaller sizes", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # The reader went away (`residual-mlp predict ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
