@@ -46,7 +46,10 @@ def main(argv=None):
         return 2
     except BrokenPipeError:
         # The reader went away (`residual-mlp predict ... | head`): stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        try:  # Python flushes stdout at exit, which would raise again: point it at /dev/null
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file descriptor (embedded use): nothing to do
+            pass
         return 1
 
 
