@@ -163,7 +163,15 @@ def test_held_out_file_that_does_not_fit(tmp_path, capsys):
     unseen = labels.copy()
     unseen[4] = "yak"
     fails(capsys, train(tmp_path, "--data", path, "--test", write(tmp_path / "u.csv", csv_text(X, unseen))),
-          "u.csv, row 5: label 'yak' is not one of the classes")
+          "u.csv, row 5, column 'label': label 'yak' is not one of the classes")
+    kind = write(tmp_path / "k.csv", csv_text(X, labels, target="kind"))
+    fails(capsys, train(tmp_path, "--data", kind, "--target", "kind", "--test",
+                        write(tmp_path / "v.csv", csv_text(X, unseen, target="kind"))),
+          "v.csv, row 5, column 'kind': label 'yak'")
+    np.savez(tmp_path / "d.npz", X=X, y=labels)
+    np.savez(tmp_path / "u.npz", X=X, y=unseen)
+    fails(capsys, train(tmp_path, "--data", tmp_path / "d.npz", "--test", tmp_path / "u.npz"),
+          "u.npz: y[4]: label 'yak' is not one of the classes")
 
 
 def test_unreadable_files(tmp_path, capsys, monkeypatch):
@@ -195,10 +203,58 @@ def test_unreadable_files(tmp_path, capsys, monkeypatch):
     ("--test-size", "-0.2", "argument --test-size"),
     ("--seed", "-1", "argument --seed: expected a seed between 0 and"),
     ("--momentum", "-1", "argument --momentum"),
+    ("--momentum", "1e10", "argument --momentum: expected a momentum from 0 up to (not including) 1, got '1e10'"),
+    ("--momentum", "1", "argument --momentum"),
     ("--optimizer", "sgdx", "argument --optimizer: invalid choice"),
 ])
 def test_nonsensical_options(tmp_path, capsys, option, value, needle):
     fails(capsys, ["train", option, value, "--out", tmp_path / "m.npz"], needle)
+
+
+def test_a_validation_fraction_that_leaves_a_class_out_of_one_side(tmp_path, capsys):
+    path = write(tmp_path / "d.csv", GOOD)  # 60 rows of 3 classes, 48 after the test split
+    for value in ("0.999", "0.0001"):
+        fails(capsys, train(tmp_path, "--data", path, "--validation-fraction", value),
+              f"--validation-fraction {value[:5]}", "too few training rows (48) for a validation split with 3 "
+              "classes: each side needs at least one row per class")
+    assert not (tmp_path / "out.npz").exists()
+    assert cli.main([str(a) for a in train(tmp_path, "--data", path, "--validation-fraction", "0.05")]) == 0
+
+
+def test_empty_file_names_are_refused(tmp_path, capsys, model):
+    path = write(tmp_path / "d.csv", GOOD)
+    fails(capsys, train(tmp_path, "--data", ""), "--data: needs a file name")
+    fails(capsys, train(tmp_path, "--data", path, "--test", ""), "--test: needs a file name")
+    fails(capsys, train(tmp_path, "--target", ""), "--target applies to --data files only")
+    fails(capsys, train(tmp_path, "--data", path, "--plot", ""), "--plot: needs a file name")
+    fails(capsys, ["evaluate", "--model", model, "--data", path, "--plot", ""], "--plot: needs a file name")
+    fails(capsys, ["evaluate", "--model", model, "--data", path, "--target", ""], "no column named ''")
+    fails(capsys, ["evaluate", "--model", "", "--data", path], "--model: needs a file name")
+    fails(capsys, ["predict", "--model", model, "--data", ""], "--data: needs a file name")
+    fails(capsys, ["info", "--model", ""], "--model: needs a file name")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_columns_of_huge_values_that_cannot_be_standardized(tmp_path, capsys):
+    X, labels = table()
+    X[:, 1] = np.where(np.arange(len(X)) % 4, 1.7e308, -1.7e308)  # x - mean would overflow
+    path = write(tmp_path / "d.csv", csv_text(X, labels))
+    fails(capsys, train(tmp_path, "--data", path), "d.csv, column 'b': the values (from -1.7e+308 to 1.7e+308) are "
+          "too far apart to standardize")
+    np.savez(tmp_path / "d.npz", X=X, y=labels)
+    fails(capsys, train(tmp_path, "--data", tmp_path / "d.npz"), "d.npz: X[:, 1]: the values")
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_a_model_that_could_not_be_loaded_back_is_not_saved(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path / "d.csv", GOOD)
+    # a scaling that modelfile.load would refuse, left out of the features so that training runs
+    monkeypatch.setattr(data, "standardization", lambda X, locate=None: (np.full(X.shape[1], np.nan),
+                                                                          np.ones(X.shape[1])))
+    monkeypatch.setattr(data, "standardize", lambda X, mean, scale: X)
+    fails(capsys, train(tmp_path, "--data", path), f"cannot write the model to {tmp_path / 'out.npz'}: ",
+          "the feature scaling 'mean' should be 4 finite numbers")
+    assert not (tmp_path / "out.npz").exists()
 
 
 def test_unknown_command_and_missing_required_options(capsys):

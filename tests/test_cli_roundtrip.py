@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from residual_mlp import cli, data, modelfile
+from residual_mlp import cli, data, model, modelfile
 
 NAMES = ["sepal length", "sepal width", "petal length", "petal width"]
 
@@ -201,3 +201,56 @@ def test_labels_with_commas_and_quotes_come_back_as_they_were(tmp_path, capsys):
     _, rows = read_predictions(run(capsys, "predict", "--model", tmp_path / "m.npz", "--data", path))
     assert [r[0] for r in rows] == m.predict(X).tolist()
     assert np.mean(m.predict(X) == names[y]) > 0.9
+
+
+def test_integer_labels_one_apart_beyond_float64_precision(iris, tmp_path, capsys):
+    """10**17 and 10**17 + 1 are one float64: evaluate must still count them as two classes."""
+    X, labels = iris
+    keep = labels != "virginica"
+    X, is_second = X[keep], labels[keep] == "versicolor"
+    y = np.where(is_second, 10**17 + 1, 10**17)                 # 50 rows of each
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    run(capsys, "train", "--data", tmp_path / "d.npz", "--epochs", "30", "--hidden", "8", "--quiet",
+        "--out", tmp_path / "m.npz")
+    m = modelfile.load(tmp_path / "m.npz")
+    assert m.classes.tolist() == [10**17, 10**17 + 1]
+    out = run(capsys, "evaluate", "--model", tmp_path / "m.npz", "--data", tmp_path / "d.npz")
+    predicted = m.predict(X)
+    for label in m.classes.tolist():
+        support = re.search(rf"^{label}\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+(\d+)$", out, re.M).group(1)
+        assert int(support) == 50
+    matrix = confusion_matrix(y, predicted, labels=m.classes)
+    block = out[out.index("confusion matrix"):].splitlines()[2:4]
+    assert [[int(v) for v in line.split()[1:]] for line in block] == matrix.tolist()
+    assert number(out, "accuracy") == pytest.approx(100 * np.mean(predicted == y), abs=0.006)
+
+
+def test_columns_of_huge_and_tiny_values_are_standardized(iris, tmp_path, capsys):
+    """Features near 1e200, 1e307 and 1e-300: their sums of squares leave float64, their scaling must not."""
+    X, labels = iris
+    units = np.array([1e200, 1e307, 1e-300, 1.0])
+    path = write_csv(tmp_path / "big.csv", X * units, labels)
+    run(capsys, "train", "--data", path, "--epochs", "30", "--quiet", "--out", tmp_path / "m.npz")
+    m = modelfile.load(tmp_path / "m.npz")
+    classes, y = data.encode_labels(labels)
+    X_train, X_test, _, y_test = data.split(X, y, 0.2, 0)
+    np.testing.assert_allclose(m.mean, X_train.mean(axis=0) * units, rtol=1e-12)
+    np.testing.assert_allclose(m.scale, X_train.std(axis=0) * units, rtol=1e-12)
+    assert m.results["test_accuracy"] == pytest.approx(np.mean(m.predict(X_test * units) == classes[y_test]),
+                                                       abs=1e-12)
+    assert m.results["test_accuracy"] > 0.8
+
+
+def test_evaluate_sums_the_loss_without_a_gradient(trained, iris, capsys, monkeypatch):
+    """The loss comes from log y_hat directly: cross_entropy's dtheta (N, C) would be thrown away."""
+    folder, path, m = trained
+    X, labels = iris
+
+    def no_gradient(*args, **kwargs):
+        raise AssertionError("evaluate needs no dtheta")
+
+    monkeypatch.setattr(model, "cross_entropy", no_gradient)
+    out = run(capsys, "evaluate", "--model", path, "--data", folder / "test.csv")
+    P = m.predict_proba(X[120:])
+    loss = -np.mean(np.log(P[np.arange(30), np.searchsorted(m.classes, labels[120:])]))
+    assert number(out, "loss") == pytest.approx(loss, abs=6e-5)

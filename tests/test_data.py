@@ -273,3 +273,71 @@ def test_standardization_matches_numpy_and_maps_constant_columns_to_zero(monkeyp
     assert np.all(Z[:, 1] == 0.0)
     np.testing.assert_allclose(Z[:, [0, 2]].mean(axis=0), 0, atol=1e-14)
     np.testing.assert_allclose(Z[:, [0, 2]].std(axis=0), 1, rtol=1e-13)
+
+
+def test_standardization_of_columns_near_the_ends_of_the_float64_range():
+    rng = np.random.default_rng(5)
+    units = np.array([1e200, 1e307, 1e-300, 1.0])
+    Z = rng.normal(size=(40, 4)) + np.array([3.0, -1.0, 0.5, 2.0])
+    X = Z * units  # sums of x and of x**2 overflow (1e200, 1e307) or underflow (1e-300)
+    mean, scale = data.standardization(X)
+    # the reference: numpy's moments of each column brought near 1 first, then scaled back
+    np.testing.assert_allclose(mean, (X / units).mean(axis=0) * units, rtol=1e-13)
+    np.testing.assert_allclose(scale, (X / units).std(axis=0) * units, rtol=1e-13)
+    S = data.standardize(X.copy(), mean, scale)
+    np.testing.assert_allclose(S, (Z - Z.mean(axis=0)) / Z.std(axis=0), rtol=1e-12, atol=1e-12)
+    # values up to the largest float64
+    top = np.array([[np.finfo(float).max], [np.finfo(float).max / 2], [0.0]])
+    mean, scale = data.standardization(top)
+    assert np.isfinite(mean).all() and np.isfinite(scale).all()
+    np.testing.assert_allclose(data.standardize(top.copy(), mean, scale)[:, 0], [1.22474487, 0.0, -1.22474487],
+                               rtol=1e-8)
+
+
+def test_standardization_names_a_column_that_cannot_be_standardized():
+    X = np.array([[1.7e308, 0.0], [1.7e308, 1.0], [-1.7e308, 2.0]])  # x - mean overflows in column a
+    with pytest.raises(InputError, match=r"^f.csv, column 'a': the values \(from -1.7e\+308 to 1.7e\+308\) "
+                                         r"are too far apart to standardize"):
+        data.standardization(X, lambda j: f"f.csv, column {'ab'[j]!r}")
+    with pytest.raises(InputError, match=r"^column 0: "):
+        data.standardization(X)
+
+
+def test_encode_with_compares_large_integers_exactly():
+    classes = np.array([10**17, 10**17 + 1])  # one apart, the same number in float64
+    np.testing.assert_array_equal(data.encode_with(classes, np.array([10**17 + 1, 10**17, 10**17 + 1]), str),
+                                  [1, 0, 1])
+    np.testing.assert_array_equal(data.encode_with(classes, np.array(["100000000000000001", "100000000000000000"]),
+                                                   str), [1, 0])
+    with pytest.raises(InputError, match="where 0: label 100000000000000002 is not one of the classes"):
+        data.encode_with(classes, np.array([10**17 + 2]), lambda i: f"where {i}")
+    # integers and floats still meet as numbers
+    np.testing.assert_array_equal(data.encode_with(np.array([1, 3]), np.array([3.0, 1.0]), str), [1, 0])
+    np.testing.assert_array_equal(data.encode_with(np.array([1.5, 3.0]), np.array([3, "1.5"]), str), [1, 0])
+
+
+def test_class_index_is_exact_for_any_sortable_classes():
+    index, unseen = data.class_index(np.array(["a", "c"], dtype=object), np.array(["c", "b", "a"], dtype=object))
+    assert unseen.tolist() == [False, True, False] and index[[0, 2]].tolist() == [1, 0]
+    index, unseen = data.class_index(np.array([10**17, 10**17 + 1]), np.array([10**17 + 1]))
+    assert index.tolist() == [1] and not unseen.any()
+
+
+def test_a_label_that_is_no_finite_number_is_named_by_its_place(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((20, 2)), y=np.array(["1"] * 18 + ["inf", "2"]))
+    with pytest.raises(InputError, match=r"^.*d.npz: y\[18\]: the label 'inf' is not a finite number$"):
+        data.load_table(tmp_path / "d.npz")
+    path = write(tmp_path / "d.csv", "a,y\n1,2\n3,-inf\n")
+    with pytest.raises(InputError, match=r"d.csv, row 2, column 'y': the label '-inf' is not a finite number$"):
+        data.load_table(path)
+    assert data.label_place(tmp_path / "d.npz", 19) == f"{tmp_path / 'd.npz'}: y[18]"
+    assert data.label_place(path, 2) == f"{path}, row 2, column 'y'"
+    assert data.label_place(path, 2, target="a") == f"{path}, row 2, column 'a'"
+
+
+def test_short_reason_is_the_first_line_of_a_message():
+    from residual_mlp.errors import short_reason
+
+    assert short_reason(ValueError("first line\nsecond line")) == "first line"
+    assert short_reason(OSError()) == "OSError"
+    assert short_reason(ValueError("x" * 500)) == "x" * 160

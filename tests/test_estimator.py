@@ -528,3 +528,23 @@ def test_a_constant_feature_lifts_iris():
     plain = ResidualMLPClassifier(random_state=0).fit(A, y_train).score(B, y_test)
     offset = ResidualMLPClassifier(random_state=0).fit(np.c_[A, np.ones(len(A))], y_train)
     assert offset.score(np.c_[B, np.ones(len(B))], y_test) > plain
+
+
+def test_the_estimator_and_the_model_file_scale_through_one_function(cli_model, monkeypatch):
+    """Both call modelfile.scaled, so a CLI model predicts bit-identically through either."""
+    X, _, _ = data.load_dataset("iris")
+    m = modelfile.load(cli_model)
+    expected = (X - m.mean) / m.scale
+    np.testing.assert_array_equal(modelfile.scaled(X, np.float64, m.mean, m.scale), expected)
+    assert modelfile.scaled(X, np.float32, None, None).dtype == np.float32
+    est = ResidualMLPClassifier.load(cli_model)
+    seen = []
+    real = modelfile.scaled
+
+    def counted(*args):
+        seen.append(args[1:])
+        return real(*args)
+
+    monkeypatch.setattr(modelfile, "scaled", counted)
+    np.testing.assert_array_equal(est.predict(X), m.predict(X))
+    assert len(seen) == 2 and all(dtype == np.float64 and mean is not None for dtype, mean, _ in seen)

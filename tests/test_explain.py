@@ -1,10 +1,11 @@
 """`residual-mlp explain`: the seed's derivation checked step by step, and failing when a step is wrong."""
 import io
+import re
 
 import numpy as np
 import pytest
 
-from residual_mlp import cli, explain, model
+from residual_mlp import cli, explain, gradcheck, model
 from residual_mlp.model import Params
 
 
@@ -46,6 +47,16 @@ def test_finite_differences_of_known_functions():
     np.testing.assert_allclose(explain.numerical_jacobian(lambda u: M @ u, v), M, rtol=1e-8)
 
 
+def test_finite_differences_are_the_gradient_checkers():
+    """explain differentiates with gradcheck's loop: the same numbers, to the last bit."""
+    A = np.array([[0.5, -1.5], [2.0, 0.25]])
+
+    def f(B):
+        return float(np.sum(np.sin(B) * B))
+
+    np.testing.assert_array_equal(explain.numerical_gradient(f, A), gradcheck.numerical_gradient(f, A, explain.EPS))
+
+
 def broken_backward(params, acts, dtheta):
     """model.backward with path 2 (the skip's dr in dt) dropped."""
     W1, W2, W3, W4 = params
@@ -80,7 +91,19 @@ def test_a_library_backward_without_the_skip_fails_the_library_step(monkeypatch,
     assert cli.main(["explain", "--seed", "2"]) == 1
     out = capsys.readouterr().out
     library = next(i for i, s in enumerate(explain.steps(), 1) if "library" in s.title)
-    assert f"step {library}." in out.splitlines()[-1] or f"steps {library}" in out.splitlines()[-1]
+    assert failing_steps(out.splitlines()[-1]) == [library]  # the formulas themselves still agree
+
+
+def failing_steps(line):
+    """The step numbers that the last line of a failed walk-through lists."""
+    found = re.search(r"DISAGREE: steps? ([0-9, ]+)\.", line)
+    assert found, line
+    return [int(n) for n in found.group(1).split(",")]
+
+
+def test_failing_steps_reads_every_number():
+    assert failing_steps("2 of 16 steps DISAGREE: steps 3, 15. The derivation ...") == [3, 15]
+    assert failing_steps("1 of 16 steps DISAGREE: step 1. The derivation ...") == [1]
 
 
 def test_a_formula_of_the_wrong_shape_disagrees_instead_of_crashing():
@@ -104,6 +127,7 @@ def test_evaluate_tolerance_separates_rounding_from_a_wrong_value():
     (["--classes", "1"], "--classes 1"),
     (["--features", "0"], "--features"),
     (["--seed", "x"], "--seed"),
+    (["--seed", "-1"], "argument --seed: expected a seed between 0 and"),
 ])
 def test_bad_sizes_are_refused_with_one_line(capsys, argv, what):
     assert cli.main(["explain", *argv]) == 2

@@ -7,7 +7,7 @@ import pytest
 from residual_mlp import cli, model
 from residual_mlp.commands import gradcheck as gradcheck_command
 from residual_mlp.gradcheck import (Report, check_gradients, compare, format_report, kink_distance,
-                                    make_problem, numerical_grads, torch_check)
+                                    make_problem, numerical_gradient, numerical_grads, torch_check)
 from residual_mlp.model import Params
 
 # (N, D, M, C): D != M != C; a single sample with two classes; more classes than features;
@@ -79,6 +79,22 @@ def test_problems_mix_the_relus_and_stay_clear_of_the_kink():
     assert all(np.array_equal(a, b) for a, b in zip(again[0] + again[1:], first[0] + first[1:]))
     with pytest.raises(RuntimeError, match="ReLU kink"):
         make_problem(5, 3, 4, 2, seed=0, margin=1e12)
+
+
+def test_a_single_t_is_drawn_positive_so_that_W3_has_a_gradient():
+    """With N = M = 1, t < 0 would make p = ReLU(t) = 0 and dW3 = dr p^T identically zero."""
+    for seed in range(12):
+        params, X, y = make_problem(1, 3, 1, 2, seed=seed)
+        assert model.forward(params, X).t.item() > 0
+        _, grads = model.loss_and_grads(params, X, y)
+        assert np.abs(grads.W3).max() > 1e-6
+
+
+def test_numerical_gradient_of_one_array():
+    A = np.array([[0.5, -1.5, 2.0], [0.25, 1.0, -0.75]])
+    np.testing.assert_allclose(numerical_gradient(lambda B: float(np.sum(B ** 3)), A, h=1e-5), 3 * A ** 2,
+                               rtol=1e-8)
+    assert A[0, 0] == 0.5  # the caller's array is not moved
 
 
 def test_kink_distance_bounds_the_move_of_t():
@@ -251,6 +267,7 @@ def test_command_says_when_torch_is_missing(monkeypatch, capsys):
     (["--trials", "-1"], "--trials"),
     (["--tol", "0"], "--tol"),
     (["--step", "abc"], "--step"),
+    (["--seed", "-1"], "argument --seed: expected a seed between 0 and"),
 ])
 def test_command_rejects_bad_options(capsys, argv, what):
     assert cli.main(["gradcheck", *argv]) == 2

@@ -23,7 +23,7 @@ import zlib
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, short_reason
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer")
 BLOCK_BYTES = 8 << 20   # bytes of CSV text or of NPZ features read per block, and of rows worked on at once
@@ -143,23 +143,33 @@ def encode_labels(labels):
 def encode_with(classes, labels, locate):
     """Indices (n,) of `labels` in the sorted `classes` a model knows; InputError for any other label.
 
-    Numbers compare as numbers (text "3" or "3.0" is the class 3); text classes compare as text.
-    locate(i) names the place of labels[i] in its file, for the message.
+    Numbers compare as numbers (text "3" or "3.0" is the class 3); integers compare with integers
+    exactly, however large; text classes compare as text. locate(i) names the place of labels[i]
+    in its file, for the message.
     """
     classes, labels = np.asarray(classes), np.asarray(labels)
     if classes.dtype.kind in "US":
-        keys = labels if labels.dtype.kind in "US" else labels.astype(str)
         known = classes
+        keys = labels if labels.dtype.kind in "US" else labels.astype(str)
     else:
-        known = classes.astype(np.float64)
-        keys = _as_numbers(labels)
-    index = np.clip(np.searchsorted(known, keys), 0, len(known) - 1)  # (n,)
-    unseen = known[index] != keys
+        known, keys = _integers(classes), _integers(labels)
+        if known is None or keys is None:  # some are not integers: compare as float64
+            known, keys = classes.astype(np.float64), _as_numbers(labels)
+    index, unseen = class_index(known, keys)
     if unseen.any():
         i = int(np.argmax(unseen))
         raise InputError(f"{locate(i)}: label {_text(labels[i])} is not one of the classes the model was "
                          f"trained on ({_listing(classes)})")
     return index
+
+
+def class_index(classes, keys):
+    """(index (n,), unseen (n,) bool): where each key stands in the sorted `classes`, compared exactly.
+
+    index is meaningful only where unseen is False.
+    """
+    index = np.clip(np.searchsorted(classes, keys), 0, len(classes) - 1)  # (n,)
+    return index, classes[index] != keys
 
 
 def split(X, y, test_size, seed, *, overwrite=False):
@@ -197,26 +207,44 @@ def split(X, y, test_size, seed, *, overwrite=False):
     return X[:len(train)], X_test, y_train, y_test
 
 
-def standardization(X):
+def standardization(X, locate=None):
     """(mean (D,), scale (D,)) of X's columns; a constant column gets scale 1 and maps to exactly 0.
 
-    Two passes over blocks of rows, so no temporary as large as X is made.
+    Two passes over blocks of rows, so no temporary as large as X is made. Each column is first
+    divided by a power of two near its largest |x|, so that its sums cannot overflow (values near
+    1e308) or underflow (values near 1e-300); scaling by a power of two is exact, so ordinary
+    columns get the same result as without it. InputError when the standardized column would still
+    not be finite (values spread over more than the float64 range); locate(j) names column j.
     """
     N, D = X.shape
-    total = np.zeros(D)                   # (D,)
     low, high = X[0].astype(np.float64), X[0].astype(np.float64)
     for block in _row_blocks(X):
-        total += block.sum(axis=0)
         np.minimum(low, block.min(axis=0), out=low)
         np.maximum(high, block.max(axis=0), out=high)
     constant = low == high
-    mean = np.where(constant, low, total / N)  # (D,)
+    # unit = 2**(e-1) where max |x| = f 2**e, 0.5 <= f < 1: x / unit lies in [-2, 2], and unit <= 2**1023
+    unit = np.ldexp(1.0, np.frexp(np.maximum(np.abs(low), np.abs(high)))[1] - 1)  # (D,)
+    total = np.zeros(D)                   # (D,) sum of x / unit
+    for block in _row_blocks(X):
+        total += (block / unit).sum(axis=0)
+    center = total / N                    # (D,) the mean of x / unit
     squares = np.zeros(D)                 # (D,)
     for block in _row_blocks(X):
-        deviation = block - mean
+        deviation = block / unit          # a new array: X is not changed
+        deviation -= center
         squares += np.einsum("nd,nd->d", deviation, deviation)
-    scale = np.sqrt(squares / N)          # (D,)
-    scale[constant | (scale == 0)] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.where(constant, low, center * unit)   # (D,)
+        scale = np.sqrt(squares / N) * unit             # (D,)
+        scale[constant | (scale == 0)] = 1.0
+        # the largest |x - mean| that standardize will compute
+        reach = np.maximum(high - mean, mean - low)     # (D,)
+    bad = ~(np.isfinite(mean) & np.isfinite(scale) & np.isfinite(reach))
+    if bad.any():
+        j = int(np.argmax(bad))
+        where = locate(j) if locate is not None else f"column {j}"
+        raise InputError(f"{where}: the values (from {low[j]:.3g} to {high[j]:.3g}) are too far apart to "
+                         f"standardize in float64; rescale the column")
     return mean, scale
 
 
@@ -225,6 +253,18 @@ def standardize(X, mean, scale):
     X -= mean
     X /= scale
     return X
+
+
+def label_place(path, row, target=None):
+    """Where the label of `row` (counted from 1) of `load_table(path, target)` stands, for a message.
+
+    Reads no more than the header of a CSV file or the schema of a Parquet file.
+    """
+    path = os.fspath(path)
+    if table_format(path) == "npz":
+        return f"{path}: y[{row - 1}]"
+    with open_table(path, target=target) as table:
+        return table.label_place(row)
 
 
 # Reading tables
@@ -255,7 +295,7 @@ class Table:
             raise
         except (*_READ_ERRORS, ValueError, UnicodeError, csv.Error) as e:
             self.close()
-            raise InputError(f"{path}: cannot read it: {_short(e)}") from None
+            raise InputError(f"{path}: cannot read it: {short_reason(e)}") from None
         if self.columns is None:
             self._select_unnamed(n_features)
         else:
@@ -277,7 +317,7 @@ class Table:
         except InputError:
             raise
         except (*_READ_ERRORS, ValueError, UnicodeError, csv.Error) as e:
-            raise InputError(f"{self.path}: cannot read it past row {row - 1}: {_short(e)}") from None
+            raise InputError(f"{self.path}: cannot read it past row {row - 1}: {short_reason(e)}") from None
         if row == 1:
             raise InputError(f"{self.path}: {self._no_rows}")
 
@@ -466,7 +506,7 @@ class _Csv(Table):
         except ValueError as e:
             self._diagnose(text, line)
             last = line + text.count("\n")
-            raise InputError(f"{self.path}, lines {line}-{last}: {_short(e)}") from None
+            raise InputError(f"{self.path}, lines {line}-{last}: {short_reason(e)}") from None
 
     def _diagnose(self, text, line):
         """InputError at the first record that has the wrong number of fields or a feature that is no number."""
@@ -609,7 +649,7 @@ class _Parquet(Table):
         try:
             self.file = pq.ParquetFile(self.path)
         except (pa.ArrowException, OSError) as e:
-            raise InputError(f"{self.path}: not a Parquet file, or a damaged one ({_short(e)})") from None
+            raise InputError(f"{self.path}: not a Parquet file, or a damaged one ({short_reason(e)})") from None
         self.columns = list(self.file.schema_arrow.names)
         self.n_rows = self.file.metadata.num_rows
 
@@ -644,7 +684,7 @@ class _Parquet(Table):
                 yield X, y
                 start += n
         except pa.ArrowException as e:
-            raise InputError(f"{self.path}: cannot read it past row {start}: {_short(e)}") from None
+            raise InputError(f"{self.path}: cannot read it past row {start}: {short_reason(e)}") from None
 
     def _values(self, column, name, start):
         """A column of a batch as numpy values; InputError at its first missing value."""
@@ -713,10 +753,23 @@ def _typed_labels(labels, table):
             continue
         if dtype is np.float64 and not np.isfinite(typed).all():
             i = int(np.argmin(np.isfinite(typed)))
-            raise InputError(f"{table.path}, row {i + 1}, column {table.target!r}: the label {_text(labels[i])} "
-                             f"is not a finite number")
+            raise InputError(f"{table.label_place(i + 1)}: the label {_text(labels[i])} is not a finite number")
         return typed
     return labels
+
+
+def _integers(values):
+    """values as int64 when every one is an integer in int64's range (numbers or text), else None."""
+    if values.dtype.kind in "iub":
+        if values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
+            return None
+        return values.astype(np.int64)
+    if values.dtype.kind not in "US":
+        return None  # floats compare as floats
+    try:
+        return values.astype(np.int64)
+    except (ValueError, OverflowError, TypeError):
+        return None
 
 
 def _as_numbers(labels):
@@ -773,8 +826,3 @@ def _listing(names, limit=12):
     names = [str(n) for n in names]
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-def _short(e):
-    text = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return text[:160]

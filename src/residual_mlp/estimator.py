@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from . import model, modelfile, train
+from . import data, model, modelfile, train
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -206,7 +206,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction = self.validation_fraction if self.early_stopping else None
 
         params, history, state = train.fit(
-            params, _scaled(X, params.W1.dtype, mean, scale), index, **self._fit_options(),
+            params, modelfile.scaled(X, params.W1.dtype, mean, scale), index, **self._fit_options(),
             epochs=self.max_iter, validation_fraction=validation_fraction, patience=self.patience, seed=seed,
             sample_weight=sample_weight, callback=self._report if self.verbose else None, return_state=True)
 
@@ -279,7 +279,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             mean = scale = None
         else:
             params, mean, scale = self.params_, self._mean, self._scale
-        X_net = _scaled(X, params.W1.dtype, mean, scale)
+        X_net = modelfile.scaled(X, params.W1.dtype, mean, scale)
         state = None if first else self._train_state
         if state is None or self._state_optimizer != self.optimizer:
             # A fresh run from the current (or new) weights: its epoch 0.
@@ -504,29 +504,17 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     def _checked_input(self, X):
         check_is_fitted(self, "params_")
         X = _validate_data(self, X, dtype=_FLOATS, reset=False)
-        return _scaled(X, self.params_.W1.dtype, self._mean, self._scale)
+        return modelfile.scaled(X, self.params_.W1.dtype, self._mean, self._scale)
 
     def _forward(self, X):
         X = self._checked_input(X)
         return model.forward(self.params_, X)
 
 
-def _scaled(X, dtype, mean, scale):
-    """X as the network sees it: in the weights' dtype, with a model file's scaling if there is one.
-
-    The same operations as `modelfile.Model.scaled`, so both give bit-identical predictions.
-    """
-    X = np.asarray(X, dtype=dtype)
-    if mean is None:
-        return X
-    return (X - mean) / scale
-
-
 def _class_index(classes, y):
     """Class indices (N,) of the labels y into the sorted classes; unknown labels are an error."""
     y = np.asarray(y)
-    index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
-    unseen = classes[index] != y
+    index, unseen = data.class_index(classes, y)
     if np.any(unseen):
         raise ValueError(f"y holds labels {np.unique(y[unseen]).tolist()} that are not among the classes "
                          f"{classes.tolist()}")

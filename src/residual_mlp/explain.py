@@ -2,8 +2,12 @@
 
 Each step takes one quantity the seed derives, computes it with the seed's formula, and computes it again
 by central finite differences of the forward equations, which know nothing of the derivation. The two
-must agree. The formulas are the module-level functions below (`dJ_dtheta`, `path1_factor`, ...), built
-from one another the way the seed builds them: first the shared factors, then the four gradients.
+must agree. One step is the exception: "the library's backward pass" compares the formulas with
+`model.loss_and_grads`, the code training runs, rather than with finite differences; the formulas
+themselves were checked by differences in the steps before it. The formulas are the module-level
+functions below (`dJ_dtheta`, `path1_factor`, ...), built from one another the way the seed builds
+them: first the shared factors, then the four gradients. The differences come from
+`gradcheck.numerical_gradient`, the library's own checker.
 
 The seed writes gradients of a scalar as row vectors (dJ/dr is 1 x M) and Jacobians of vectors as
 matrices (dr/dt is M x M); here a row vector is a 1-d array. Gradients with respect to a matrix have
@@ -17,7 +21,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import model
+from . import gradcheck, model
 from .model import Params, relu
 
 EPS = 1e-6        # central-difference step
@@ -188,17 +192,7 @@ def batch_gradients(ex):
 
 def numerical_gradient(f, A, eps=EPS):
     """d f / d A by central differences, for a scalar f of an array A; same shape as A."""
-    A = np.array(A, dtype=np.float64)
-    grad = np.empty_like(A)
-    for index in np.ndindex(A.shape):
-        saved = A[index]
-        A[index] = saved + eps
-        up = f(A.copy())
-        A[index] = saved - eps
-        down = f(A.copy())
-        A[index] = saved
-        grad[index] = (up - down) / (2 * eps)
-    return grad
+    return gradcheck.numerical_gradient(f, A, eps)
 
 
 def numerical_jacobian(f, v, eps=EPS):
@@ -374,8 +368,8 @@ def walk_through(n_features=DEFAULT_SIZES[0], n_hidden=DEFAULT_SIZES[1], n_class
     say(f"The seed's derivation, checked on one sample (and, last, on a batch of {len(ex.labels)})")
     say(f"  D = {D} features, M = {M} hidden units, C = {C} classes; weights and input drawn with seed {seed}")
     say("  Each formula is computed as the seed writes it, then again by central finite differences")
-    say(f"  (step {EPS:g}) of the forward equations alone. They agree when the largest difference is")
-    say(f"  at most {tol:g} of the largest value.")
+    say(f"  (step {EPS:g}) of the forward equations alone, except where a step names another check.")
+    say(f"  They agree when the largest difference is at most {tol:g} of the largest value.")
     say()
     say("Forward pass")
     for name, text in (("x", "input"), ("z", "ReLU(x)"), ("h", "W1 z"), ("s", "h + x"), ("t", "W2 s"),

@@ -73,23 +73,34 @@ def compare(name, analytic, reference, tol) -> TensorCheck:
     return TensorCheck(name, a.shape, max_abs, rel, bool(rel <= tol))  # NaN fails
 
 
+def numerical_gradient(f, A, h=1e-6):
+    """d f / d A (same shape as A, float64) by central differences, for a scalar function f of an array A.
+
+    Every entry of a float64 copy of A is moved to A + h and A - h in turn; f sees that copy and
+    must not keep it.
+    """
+    A = np.array(A, dtype=np.float64)
+    dA = np.zeros_like(A)
+    for index in np.ndindex(A.shape):
+        original = A[index]
+        A[index] = original + h
+        up = float(f(A))
+        A[index] = original - h
+        down = float(f(A))
+        A[index] = original
+        # the step actually taken, (a + h) - (a - h) in floating point, not the ideal 2h
+        dA[index] = (up - down) / ((original + h) - (original - h))
+    return dA
+
+
 def numerical_grads(loss_fn, params: Params, X, y, h=1e-6) -> Params:
     """Central differences of loss_fn(params, X, y) over every entry of W1..W4 (float64)."""
     work = Params(*(np.array(W, dtype=np.float64) for W in params))
-    grads = []
-    for W in work:
-        dW = np.zeros_like(W)
-        for index in np.ndindex(W.shape):
-            original = W[index]
-            W[index] = original + h
-            loss_plus = float(loss_fn(work, X, y))
-            W[index] = original - h
-            loss_minus = float(loss_fn(work, X, y))
-            W[index] = original
-            # the step actually taken, (w + h) - (w - h) in floating point, not the ideal 2h
-            dW[index] = (loss_plus - loss_minus) / ((original + h) - (original - h))
-        grads.append(dW)
-    return Params(*grads)
+
+    def loss_of(k):  # the loss as a function of the k-th matrix alone
+        return lambda W: loss_fn(work._replace(**{NAMES[k]: W}), X, y)
+
+    return Params(*(numerical_gradient(loss_of(k), W, h) for k, W in enumerate(work)))
 
 
 def kink_distance(params: Params, X, h):
@@ -148,8 +159,9 @@ def make_problem(N, D, M, C, *, seed=0, h=1e-6, margin=10.0, attempts=100):
     The weights have standard deviation 1/sqrt(fan-in), far above the training init, so that the
     ReLUs are mixed, the logits spread and no gradient is near zero; X is standard normal, so
     z = ReLU(x) has zeros too. Draws again, up to `attempts` times, until t has entries of both
-    signs when it has two or more (both paths of the second skip then carry gradient) and every
-    |t| exceeds `margin` times the most one step of size h can move it.
+    signs when it has two or more (both paths of the second skip then carry gradient), is positive
+    when it has one (else p = 0 and W3's gradient would be identically zero), and every |t|
+    exceeds `margin` times the most one step of size h can move it.
     """
     rng = np.random.default_rng(seed)
     for _ in range(attempts):
@@ -160,12 +172,17 @@ def make_problem(N, D, M, C, *, seed=0, h=1e-6, margin=10.0, attempts=100):
         X = rng.standard_normal((N, D))                             # (N, D)
         y = rng.integers(0, C, size=N)                              # (N,)
         acts = forward(params, X)
-        mixed = acts.t.size < 2 or bool((acts.t > 0).any() and (acts.t < 0).any())
+        t = acts.t                                                  # (N, M)
+        if t.size >= 2:
+            mixed = bool((t > 0).any() and (t < 0).any())
+        else:
+            mixed = t.size == 0 or bool((t > 0).any())
         min_abs_t, max_t_shift = _kink_distance(acts, params.W2, h)
         if mixed and min_abs_t > margin * max_t_shift:
             return params, X, y
-    raise RuntimeError(f"no draw in {attempts} gave t of both signs, each farther than {margin:g} steps "
-                       f"from the ReLU kink (N={N}, D={D}, M={M}, C={C}); try another seed or shape")
+    raise RuntimeError(f"no draw in {attempts} gave t of both signs (a single t: positive), each farther than "
+                       f"{margin:g} steps from the ReLU kink (N={N}, D={D}, M={M}, C={C}); try another seed or "
+                       f"shape")
 
 
 def torch_check(params: Params, X, y, grad_fn=loss_and_grads, *, tol=1e-10):

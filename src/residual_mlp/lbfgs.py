@@ -77,7 +77,8 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         if not (math.isfinite(float(loss)) and math.isfinite(norm)):
             raise _NonFinite
         stats = (float(loss), _n_correct(acts.theta, y, sample_weight) / total, norm)
-        return float(loss) + penalty, np.concatenate([dW.ravel() for dW in grads]).astype(np.float64), stats
+        df = np.concatenate([dW.ravel() for dW in grads]).astype(np.float64, copy=False)  # (P,)
+        return float(loss) + penalty, df, stats
 
     last = {}  # the latest evaluation: scipy's accepted iterate is almost always the latest trial
 
@@ -91,7 +92,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
             objective(vector)
         return last["stats"]
 
-    x0 = np.concatenate([W.ravel() for W in state.params]).astype(np.float64)
+    x0 = np.concatenate([W.ravel() for W in state.params]).astype(np.float64, copy=False)
     entering = {}
 
     def on_iteration(xk):

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import model
 from .atomic import write_atomic
-from .errors import InputError
+from .errors import InputError, short_reason
 from .model import Params
 
 FORMAT = "residual_mlp.model"
@@ -62,10 +62,7 @@ class Model:
 
     def scaled(self, X):
         """Features as the network sees them: standardized if the model carries a scaling."""
-        X = np.asarray(X, dtype=self.params.W1.dtype)
-        if self.mean is None:
-            return X
-        return (X - self.mean) / self.scale
+        return scaled(X, self.params.W1.dtype, self.mean, self.scale)
 
     def predict_proba(self, X):
         return model.predict_proba(self.params, self.scaled(X))
@@ -73,6 +70,17 @@ class Model:
     def predict(self, X):
         """Labels in their original names."""
         return self.classes[model.predict(self.params, self.scaled(X))]
+
+
+def scaled(X, dtype, mean, scale):
+    """X (N, D) as the network sees it: in the weights' dtype, then (X - mean) / scale if mean is not None.
+
+    The one place the scaling is applied, so the command line and the estimator predict bit-identically.
+    """
+    X = np.asarray(X, dtype=dtype)
+    if mean is None:
+        return X
+    return (X - mean) / scale
 
 
 def save(path, m: Model):
@@ -196,7 +204,7 @@ def read_archive(path, fmt, version):
     try:
         f = open(path, "rb")
     except OSError as e:
-        raise InputError(f"{path}: cannot read the {what}: {e.strerror or _short(e)}") from None
+        raise InputError(f"{path}: cannot read the {what}: {e.strerror or short_reason(e)}") from None
     with f:
         if not zipfile.is_zipfile(f):
             f.seek(0)
@@ -208,7 +216,7 @@ def read_archive(path, fmt, version):
             with np.load(f, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
         except Exception as e:  # the file opened, so any failure to parse it is damage
-            raise InputError(f"{path}: damaged {what}, or not a residual_mlp {what} ({_short(e)})") from None
+            raise InputError(f"{path}: damaged {what}, or not a residual_mlp {what} ({short_reason(e)})") from None
     odd = [name for name, a in arrays.items() if not isinstance(a, np.ndarray)]
     if odd:
         raise InputError(f"{path}: not a residual_mlp {what} (it holds {odd[0]!r}, which is not an array)")
@@ -240,8 +248,3 @@ def _jsonable(value):
     if hasattr(value, "_asdict"):
         return value._asdict()
     return str(value)
-
-
-def _short(e):
-    text = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return text[:120]

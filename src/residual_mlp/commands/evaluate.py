@@ -28,12 +28,14 @@ def add_arguments(parser):
 
 
 def run(args):
-    if args.plot:
+    options.check_input("--model", args.model)
+    options.check_input("--data", args.data)
+    if args.plot is not None:
         options.check_output("--plot", args.plot, [("--data", args.data), ("--model", args.model)])
     m = modelfile.load(args.model)
     if args.target is not None and data.table_format(args.data) == "npz":
         raise InputError(f"--target {args.target}: {args.data} is an NPZ file, whose labels are the array y")
-    target = args.target or trained_target(m)
+    target = args.target if args.target is not None else trained_target(m)
     C = len(m.classes)
     loss_sum, confusion = 0.0, np.zeros((C, C), dtype=np.int64)   # (C, C)
     with data.open_table(args.data, target=target, features=m.feature_names, n_features=m.dims[0]) as table:
@@ -52,7 +54,7 @@ def run(args):
     print(report(confusion, names))
     print()
     print(confusion_text(confusion, names))
-    if args.plot:
+    if args.plot is not None:
         _plot(confusion, names, args.plot)
         print(f"\nplotted   {args.plot}")
     return 0
@@ -70,8 +72,8 @@ def tally(params, X, y):
     for start in range(0, X.shape[0], rows):
         acts = model.forward(params, X[start:start + rows])
         yb = y[start:start + rows]
-        n = yb.shape[0]
-        loss += float(model.cross_entropy(acts, yb)[0]) * n     # the block's mean, back to a sum
+        # J_i = -log y_hat_i[y_i], summed over the block (model.cross_entropy's loss, without its dtheta)
+        loss -= float(acts.log_y_hat[np.arange(yb.shape[0]), yb].sum(dtype=np.float64))
         predicted = acts.theta.argmax(axis=1)                     # (n,)
         confusion += np.bincount(yb * C + predicted, minlength=C * C).reshape(C, C)
     return loss, confusion

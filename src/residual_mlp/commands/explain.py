@@ -10,7 +10,7 @@ HELP = "walk through the seed's gradient derivation on a small example, checking
 
 def add_arguments(parser):
     D, M, C = explain.DEFAULT_SIZES
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the sample (default: 0)")
+    parser.add_argument("--seed", type=options.seed, default=0, help="seed of the weights and the sample (default: 0)")
     parser.add_argument("--features", type=options.positive_int, default=D, metavar="D",
                         help=f"input size D, at most {explain.MAX_SIZE} (default: {D})")
     parser.add_argument("--hidden", type=options.positive_int, default=M, metavar="M",

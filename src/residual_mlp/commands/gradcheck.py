@@ -51,7 +51,7 @@ def add_arguments(parser):
                         "(default: " + " ".join(",".join(map(str, s)) for s in SHAPES) + ")")
     parser.add_argument("--trials", type=non_negative_int, default=2, metavar="K",
                         help="also check K shapes drawn at random (default: 2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random shapes, weights and data "
+    parser.add_argument("--seed", type=options.seed, default=0, help="seed of the random shapes, weights and data "
                         "(default: 0)")
     parser.add_argument("--tol", type=options.positive_float, default=1e-7,
                         help="largest relative error that passes (default: 1e-7)")

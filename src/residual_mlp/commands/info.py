@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import modelfile
+from . import options
 
 HELP = "show what a model file holds: dimensions, classes, feature names, training settings and results"
 
@@ -13,6 +14,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    options.check_input("--model", args.model)
     m = modelfile.load(args.model)
     D, M, C = m.dims
     n_weights = sum(W.size for W in m.params)

@@ -36,6 +36,14 @@ def seed(text):
     return value
 
 
+def momentum(text):
+    """A momentum coefficient: a number in [0, 1); at 1 or above the velocity never decays."""
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a momentum from 0 up to (not including) 1, got {text!r}")
+    return value
+
+
 def non_negative_float(text):
     value = _float(text)
     if value < 0:
@@ -58,6 +66,12 @@ def _float(text):
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
+
+
+def check_input(option, path):
+    """InputError when an input file's name is empty; what the file holds is checked where it is read."""
+    if not path:
+        raise InputError(f"{option}: needs a file name")
 
 
 def check_output(option, path, inputs=()):

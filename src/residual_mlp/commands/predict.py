@@ -35,6 +35,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    options.check_input("--model", args.model)
+    options.check_input("--data", args.data)
     if args.out is not None:
         options.check_output("--out", args.out, [("--data", args.data), ("--model", args.model)])
     m = modelfile.load(args.model)

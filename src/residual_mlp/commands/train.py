@@ -48,8 +48,8 @@ def add_arguments(parser):
                      help="mini-batch size (default: full batch, as in the seed)")
     net.add_argument("--optimizer", choices=OPTIMIZERS, default="gd",
                      help="update rule (default: gd, the seed's gradient descent)")
-    net.add_argument("--momentum", type=options.non_negative_float, default=0.9,
-                     help="momentum of 'momentum' and 'nesterov' (default: 0.9)")
+    net.add_argument("--momentum", type=options.momentum, default=0.9,
+                     help="momentum of 'momentum' and 'nesterov', in [0, 1) (default: 0.9)")
     net.add_argument("--weight-decay", type=options.non_negative_float, default=0.0,
                      help="L2 penalty coefficient added to every gradient (default: 0)")
     net.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
@@ -86,10 +86,11 @@ def run(args):
     if X_test is None:
         X, X_test, y, y_test = data.split(X, y, args.test_size, args.seed, overwrite=True)
     else:
-        y_test = _encode_test(classes, labels_test, args.test)
+        y_test = _encode_test(classes, labels_test, args.test, args.target)
+    _check_validation_fraction(args.validation_fraction, y)
     mean = scale = None
     if not args.no_standardize:
-        mean, scale = data.standardization(X)
+        mean, scale = data.standardization(X, lambda j: _column_place(args, names, j))
         data.standardize(X, mean, scale)
         data.standardize(X_test, mean, scale)
     dtype = np.dtype(args.dtype)
@@ -126,26 +127,30 @@ def run(args):
         modelfile.save(args.out, Model(params, classes, names, mean, scale, settings, results))
     except OSError as e:
         raise InputError(f"cannot write the model to {args.out}: {e.strerror or e}")
+    except ValueError as e:  # a model that could not be loaded back, e.g. a non-finite scaling
+        raise InputError(f"cannot write the model to {args.out}: {e}") from None
     print(f"saved     {args.out}")
-    if args.plot:
+    if args.plot is not None:
         from ..plots import plot_learning_curves
         _write_figure(args.plot, plot_learning_curves, history)
-    if args.plot_flow:
+    if args.plot_flow is not None:
         from ..plots import plot_flow
         _write_figure(args.plot_flow, plot_flow, history)
     return 0
 
 
 def _load(args):
-    if args.data:
+    if args.data is not None:
+        options.check_input("--data", args.data)
         X, labels, names = data.load_table(args.data, target=args.target)
     else:
-        if args.target:
+        if args.target is not None:
             raise InputError("--target applies to --data files only")
         X, labels, names = data.load_dataset(args.dataset)
     X_test = labels_test = None
-    if args.test:
-        if not args.data:
+    if args.test is not None:
+        options.check_input("--test", args.test)
+        if args.data is None:
             raise InputError("--test needs --data: the bundled data sets are split with --test-size")
         X_test, labels_test, test_names = data.load_table(args.test, target=args.target)
         if names is not None and test_names is not None and list(test_names) != list(names):
@@ -156,8 +161,31 @@ def _load(args):
     return X, labels, names, X_test, labels_test
 
 
-def _encode_test(classes, labels_test, path):
-    return data.encode_with(classes, labels_test, lambda i: f"{path}, row {i + 1}")
+def _encode_test(classes, labels_test, path, target):
+    return data.encode_with(classes, labels_test, lambda i: data.label_place(path, i + 1, target))
+
+
+def _column_place(args, names, j):
+    """Feature column j of the training data, for a message."""
+    if args.data is None:
+        return f"the {args.dataset} data set, feature {names[j]!r}"
+    if names is None:
+        return f"{args.data}: X[:, {j}]"
+    return f"{args.data}, column {names[j]!r}"
+
+
+def _check_validation_fraction(fraction, y):
+    """InputError, before training, when --validation-fraction leaves a side without a row of some class.
+
+    fit holds out ceil(fraction N) rows with scikit-learn's stratified split, as data.split does.
+    """
+    if fraction is None:
+        return
+    N, C = y.shape[0], int(y.max()) + 1
+    n_val = int(np.ceil(fraction * N))
+    if n_val < C or N - n_val < C:
+        raise InputError(f"--validation-fraction {fraction:g}: too few training rows ({N}) for a validation "
+                         f"split with {C} classes: each side needs at least one row per class")
 
 
 def _settings(args):
