@@ -2,7 +2,8 @@
 
 With the defaults, `fit` is exactly the seed's Training Equations: each epoch is one full-batch step
 W <- W - lr dL/dW for all four matrices at once. Every other option reuses the same gradients
-(`model.forward`, `model.cross_entropy`, `model.backward`); L-BFGS lives in `lbfgs.py`.
+(`model.forward`, `model.cross_entropy`, `model.backward`, computed in reused buffers by
+`workspace.py`); L-BFGS lives in `lbfgs.py`.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import model, optim
+from . import model, optim, workspace
 from .model import Params
 
 SCHEDULES = ("constant", "cosine", "plateau")
@@ -64,6 +65,7 @@ class TrainState:
     monitor_bad: int = 0                # epochs since it improved (early stopping)
     plateau_bad: int = 0                # epochs since it improved (reduce-on-plateau)
     best_params: Params | None = None   # weights at the best monitored loss
+    previous_params: Params | None = None  # weights before the latest step, to undo a non-finite one
 
 
 def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer="gd",
@@ -90,7 +92,10 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     optimizer : {"gd", "momentum", "nesterov", "adam", "lbfgs"}
         "gd" is the seed's rule (plain SGD with mini-batches); the others follow `torch.optim`
         (SGD with momentum / Nesterov and zero dampening; Adam with bias correction). "lbfgs"
-        is scipy's L-BFGS-B on the flattened weights, full batch, one epoch per iteration.
+        is scipy's L-BFGS-B on the flattened weights, full batch, one epoch per iteration; it
+        stops on scipy's convergence test (largest gradient entry <= `tol`, or a negligible
+        relative decrease) and ignores `lr`, `lr_schedule`, `momentum`, `betas` and `eps` (its
+        history records lr as nan; see `lbfgs.py`).
     momentum, betas, eps : float, (float, float), float
         Hyper-parameters of momentum/nesterov and adam.
     weight_decay : float
@@ -105,7 +110,10 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     patience : int or None
         Early stopping: stop after this many epochs in which the monitored loss (validation loss,
         or training loss without a validation set) did not improve by more than `tol`, and
-        restore the weights of the best epoch. None: no early stopping.
+        restore the weights of the best epoch (those at the end of it). None: no early stopping.
+    tol : float
+        An improvement of the monitored loss by `tol` or less counts as none (early stopping,
+        reduce-on-plateau); for "lbfgs" also scipy's `gtol`.
     shuffle : bool
         Reshuffle the mini-batches every epoch (from `seed` and the epoch number).
     seed : int or None
@@ -118,7 +126,9 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     progress : bool
         Show a progress bar with the current loss.
     callback : callable(TrainState) or None
-        Called after every finished epoch (used for checkpoints).
+        Called after every finished epoch, once its history row, early stopping and the
+        schedule are settled (used for checkpoints). A KeyboardInterrupt raised in it after
+        epoch k ends the run with the weights of k epochs, as Ctrl-C there would.
     resume : TrainState or None
         Continue a previous run from its state (then `params` is ignored).
 
@@ -127,8 +137,10 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     params : Params
         The trained weights (new arrays). On a non-finite loss: the last finite weights.
     history : History
-        Per-epoch records and ``stop_reason`` ("max_epochs", "early_stopping", "converged",
-        "non_finite", "interrupted") with a ``message``.
+        Per-epoch records and ``stop_reason`` ("max_epochs", "early_stopping", "non_finite",
+        "interrupted"; with L-BFGS also "converged" and "stalled") with a ``message``.
+        On Ctrl-C: the weights of the last finished step (mid-epoch with mini-batches) and
+        the rows of the finished epochs.
     """
     _check_options(lr, epochs, batch_size, optimizer, weight_decay, lr_schedule, patience)
     X, y, sample_weight, (X_val, y_val), seed = _prepare_data(
@@ -140,15 +152,21 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
                            history=History())
     else:
         state = resume
+        validated_before = len(state.history.val_loss) == len(state.history.loss) > 0
+        if validated_before != (X_val is not None):
+            # the monitored loss changes meaning (validation <-> training): its best so far is void
+            state.monitor_best, state.monitor_bad, state.plateau_bad = math.inf, 0, 0
+            state.best_params = None
     if optimizer == "lbfgs":
         from .lbfgs import fit_lbfgs
         state = fit_lbfgs(state, X, y, sample_weight, (X_val, y_val), epochs=epochs, lr=lr,
                           weight_decay=weight_decay, tol=tol, record_flow=record_flow,
-                          callback=callback)
+                          callback=callback, patience=patience)
     else:
         hyper = dict(lr=lr, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                      momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
-                     lr_schedule=lr_schedule, patience=patience, tol=tol, shuffle=shuffle)
+                     lr_schedule=lr_schedule, patience=patience, tol=tol, shuffle=shuffle,
+                     validated=X_val is not None)
         _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress, callback)
     params_out = Params(*(W.copy() for W in state.params))
     if return_state:
@@ -160,26 +178,30 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
     history = state.history
     N = X.shape[0]
     B = N if hyper["batch_size"] is None else min(int(hyper["batch_size"]), N)
-    spare = Params(*(np.empty_like(W) for W in state.params))
+    # Double buffering: a step writes the new weights into `spare`, then the two swap, so the weights
+    # before the latest step stay at hand (state.previous_params) until the next step.
+    stepped = state.previous_params is not None
+    spare = state.previous_params if stepped else Params(*(np.empty_like(W) for W in state.params))
+    workspaces = workspace.Workspaces(state.params)  # the step's buffers, one set per batch shape
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
     bar = _progress_bar(progress, state.epoch, hyper["epochs"])
-    stepped = False  # whether `spare` holds the weights before the latest step
     try:
         while state.epoch < hyper["epochs"]:
             lr = hyper["lr"] * state.lr_scale * _schedule_factor(hyper["lr_schedule"], state.epoch,
                                                                   hyper["epochs"])
-            rng = np.random.default_rng([state.seed, state.epoch])
-            order = rng.permutation(N) if (hyper["shuffle"] and B < N) else None
+            order = (np.random.default_rng([state.seed, state.epoch]).permutation(N)
+                     if (hyper["shuffle"] and B < N) else None)  # a generator only when shuffling
             loss_sum = correct = norm_sum = 0.0
             n_steps = 0
             finite = True
-            for Xb, yb, wb in _batches(X, y, sample_weight, order, B):
-                acts = model.forward(state.params, Xb)
-                loss, dtheta = model.cross_entropy(acts, yb, wb)
-                if not np.isfinite(loss):
+            for Xb, yb, wb in _batches(X, y, sample_weight, order, B, workspaces):
+                # model.forward, model.cross_entropy and model.backward, computed in reused buffers
+                ws = workspaces.get(Xb.shape[0], Xb.dtype)
+                loss = ws.loss(state.params, Xb, yb, wb)
+                if not math.isfinite(loss):
                     finite = False
                     break
-                grads = model.backward(state.params, acts, dtheta)
+                grads = ws.backward(state.params)
                 if hyper["weight_decay"]:
                     for W, dW in zip(state.params, grads):
                         dW += hyper["weight_decay"] * W
@@ -189,17 +211,18 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
                     break
                 share = Xb.shape[0] if wb is None else float(wb.sum())
                 loss_sum += float(loss) * share
-                correct += _n_correct(acts.theta, yb, wb)
+                correct += _n_correct(ws.theta, yb, wb)
                 norm_sum += norm
                 n_steps += 1
                 optim.step(hyper["optimizer"], state.params, grads, state.opt_state, spare, lr=lr,
                            momentum=hyper["momentum"], betas=hyper["betas"], eps=hyper["eps"])
                 # `spare` now holds the new weights; the old ones stay valid until this swap.
                 state.params, spare = spare, state.params
+                state.previous_params = spare
                 stepped = True
             if not finite:
                 if stepped:  # the latest step broke the weights: go back to the ones before it
-                    state.params, spare = spare, state.params
+                    state.params, state.previous_params = spare, None
                 _stop_non_finite(history, state.epoch + 1, lr)
                 break
             total = N if sample_weight is None else float(sample_weight.sum())
@@ -229,10 +252,11 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
             history.stop_reason = "max_epochs"
             history.message = f"reached the maximum number of epochs ({hyper['epochs']})"
             if stepped and not all(np.isfinite(W).all() for W in state.params):
-                state.params, spare = spare, state.params
+                state.params, state.previous_params = spare, None
                 _stop_non_finite(history, state.epoch, lr)
     except KeyboardInterrupt:
         # The swap above is the only place the weights change, so state.params is a finished step.
+        _drop_unfinished_row(history, state.epoch)
         history.stop_reason = "interrupted"
         history.message = f"interrupted after {state.epoch} epochs; kept the weights of the last step"
     finally:
@@ -242,16 +266,24 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
         state.params = Params(*(W.copy() for W in state.best_params))
 
 
+def _drop_unfinished_row(history, n_rows):
+    """Keep `n_rows` rows in every per-epoch list: an interrupt may land between two appends."""
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "grad_norm", "elapsed", "flow"):
+        del getattr(history, name)[n_rows:]
+
+
 def _stop_non_finite(history, epoch, lr):
     history.stop_reason = "non_finite"
-    history.message = (f"the loss became non-finite at epoch {epoch} (learning rate {lr:g}); "
-                       f"training stopped and kept the last finite weights: try a smaller learning rate")
+    history.message = (f"the loss or its gradient became non-finite at epoch {epoch} (learning rate "
+                       f"{lr:g}); training stopped and kept the last finite weights: try a smaller "
+                       f"learning rate")
 
 
 def _monitor(state, hyper):
     """Early stopping and reduce-on-plateau bookkeeping after an epoch; True to stop."""
     history = state.history
-    monitored = history.val_loss[-1] if history.val_loss else history.loss[-1]
+    # this run's validation set, if it has one (a resumed history may hold an earlier run's)
+    monitored = history.val_loss[-1] if hyper["validated"] else history.loss[-1]
     improved = monitored < state.monitor_best - hyper["tol"]
     if monitored < state.monitor_best:
         state.monitor_best = monitored
@@ -268,7 +300,7 @@ def _monitor(state, hyper):
         state.plateau_bad = 0
     if hyper["patience"] is not None and state.monitor_bad >= hyper["patience"]:
         history.stop_reason = "early_stopping"
-        what = "validation loss" if history.val_loss else "training loss"
+        what = "validation loss" if hyper["validated"] else "training loss"
         history.message = (f"stopped early at epoch {state.epoch}: the {what} did not improve by more "
                            f"than {hyper['tol']:g} for {hyper['patience']} epochs; restored epoch "
                            f"{history.best_epoch + 1}")
@@ -282,13 +314,18 @@ def _schedule_factor(schedule, epoch, epochs):
     return 1.0
 
 
-def _batches(X, y, w, order, B):
-    """Mini-batches as views: with shuffling, the data are permuted once per epoch, then sliced."""
-    if order is not None:
-        X, y = X[order], y[order]
-        w = None if w is None else w[order]
+def _batches(X, y, w, order, B, workspaces):
+    """Mini-batches of B rows: views of X in order; shuffled, the rows `order` picks for each batch
+    are gathered into its workspace's buffers (no per-epoch copy of X). A batch whose sample
+    weights are all zero has no loss to follow and is skipped."""
     for i in range(0, X.shape[0], B):
-        yield X[i:i + B], y[i:i + B], (None if w is None else w[i:i + B])
+        if order is None:
+            batch = X[i:i + B], y[i:i + B], (None if w is None else w[i:i + B])
+        else:
+            index = order[i:i + B]
+            batch = workspaces.get(index.shape[0], X.dtype).gather(X, y, w, index)
+        if batch[2] is None or batch[2].any():
+            yield batch
 
 
 def _n_correct(theta, y, w):

@@ -1,0 +1,188 @@
+"""The fast path of a training step: model.py's equations, computed in buffers that are reused.
+
+`fit` runs every step through a `Workspace`. It computes what `model.forward`, `model.cross_entropy`
+and `model.backward` compute, with the same floating-point operations in the same order; only memory
+traffic differs (tests/test_workspace.py holds the two equal):
+
+- every intermediate goes, with `out=`, into buffers allocated once per batch shape (N, dtype) and
+  reused by every later step of that shape: mini-batches of one size share a workspace, the short
+  last batch of an epoch has its own;
+- the products on transposed views (z @ W1.T, dtheta.T @ r, ...) are single BLAS gemm calls with a
+  transpose flag: C-contiguous buffers and weights need no copy;
+- the fused softmax + cross-entropy start (y_hat - Y) / N is formed in place;
+- most elementwise ufuncs get their output as the third positional argument, np.add(s, x, s):
+  parsing out= costs about as much as the addition itself at small sizes (np.maximum keeps out=:
+  numpy deprecates a third positional argument there);
+- backward writes each gradient over an activation it has finished reading.
+
+Buffer life, N samples (shape letters as in model.py):
+
+    buffer        forward                   backward
+    z      (N, D)  z = ReLU(x)               read by dW1
+    s      (N, D)  h = W1 z, then s = h + x  read by dW2, then holds ds
+    t      (N, M)  t = W2 s                  becomes Lambda_t = 1[t > 0] (as 1.0 / 0.0)
+    p      (N, M)  p = ReLU(t)               read by dW3, then holds dp, then dt = Lambda_t dp + dr
+    r      (N, M)  q = W3 p, then r = q + t  read by dW4, then holds dr
+    theta  (N, C)  theta = W4 r              kept for the accuracy
+    dtheta (N, C)  y_hat, then (y_hat - Y)/N read by dW4 and dr
+
+h and q have no buffer of their own (neither is read by backward); x is the caller's batch. With the
+gradients (D, D), (M, D), (M, M), (C, M) and small scratch (two more (N, C), one (N, 1), two (N,)
+index arrays, a zero row), that is all a step allocates, once: see `Workspace.nbytes`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import model
+from .model import Params
+
+
+class Workspace:
+    """Buffers for training steps on batches of `n_samples` rows in one dtype."""
+
+    def __init__(self, n_samples, n_features, n_hidden, n_classes, dtype=np.float64):
+        N, D, M, C = (int(n) for n in (n_samples, n_features, n_hidden, n_classes))
+        self.shape = (N, D, M, C)
+        self.dtype = np.dtype(dtype)
+        empty = lambda *shape: np.empty(shape, self.dtype)  # noqa: E731
+        self.z = empty(N, D)                  # (N, D)
+        self.s = empty(N, D)                  # (N, D)
+        self.t = empty(N, M)                  # (N, M)
+        self.p = empty(N, M)                  # (N, M)
+        self.r = empty(N, M)                  # (N, M)
+        self.theta = empty(N, C)              # (N, C)
+        self.log_y_hat = empty(N, C)          # (N, C)
+        self.dtheta = empty(N, C)             # (N, C)
+        self.row_stat = empty(N, 1)           # (N, 1)  max of theta, then log-sum-exp
+        self.row_starts = np.arange(N) * C    # (N,)  flat index of each row's first class
+        self.picks = np.empty(N, np.intp)     # (N,)  flat index of each row's true class
+        self.grads = Params(empty(D, D), empty(M, D), empty(M, M), empty(C, M))
+        self.inv_n = self.dtype.type(1.0 / N)  # the 1/N of the mean, rounded as model.py rounds it
+        # ReLU as np.maximum(u, zero row): the same values as np.maximum(u, 0), and the row broadcast
+        # runs numpy's contiguous loop, where a scalar 0 takes a slower one
+        self.zero_row = np.zeros(max(D, M), self.dtype)  # (max(D, M),)
+        self.zeros_d, self.zeros_m = self.zero_row[:D], self.zero_row[:M]
+        self.batch = None                     # (x, y, w) buffers for gathered rows, made on first use
+
+    @property
+    def nbytes(self):
+        """Bytes held: activations, gradients, scratch (and gathered batch rows once used)."""
+        arrays = [self.z, self.s, self.t, self.p, self.r, self.theta, self.log_y_hat, self.dtheta,
+                  self.row_stat, self.row_starts, self.picks, self.zero_row, *self.grads]
+        if self.batch is not None:
+            arrays += [a for a in self.batch if a is not None]
+        return sum(a.nbytes for a in arrays)
+
+    def gather(self, X, y, sample_weight, index):
+        """Rows `index` of X (N_all, D), y and sample_weight, copied into this workspace's batch buffers."""
+        N, D = self.shape[:2]
+        if self.batch is None:
+            self.batch = (np.empty((N, D), self.dtype),                          # (N, D)
+                          np.empty(N, y.dtype),                                  # (N,)
+                          None if sample_weight is None else np.empty(N, sample_weight.dtype))
+        xb, yb, wb = self.batch
+        # mode="wrap" skips the bounds-checking copy of mode="raise"; `index` is a permutation's slice
+        np.take(X, index, axis=0, out=xb, mode="wrap")
+        np.take(y, index, out=yb, mode="wrap")
+        if sample_weight is not None:
+            np.take(sample_weight, index, out=wb, mode="wrap")
+        return xb, yb, wb
+
+    def loss(self, params: Params, x, y, sample_weight=None):
+        """Forward pass and cross-entropy of the batch x (N, D), y (N,); leaves theta and dtheta here.
+
+        The same sums as model.forward then model.cross_entropy; y must hold valid class indices
+        (fit checks them once, not every step). Returns L in the parameters' dtype.
+        """
+        W1, W2, W3, W4 = params
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        z, s, t, p, r, theta = self.z, self.s, self.t, self.p, self.r, self.theta
+        np.maximum(x, self.zeros_d, out=z)  # (N, D)   z = ReLU(x)
+        np.matmul(z, W1.T, out=s)           # (N, D)   h = W1 z, written where s goes
+        np.add(s, x, s)                     # (N, D)   s = h + x
+        np.matmul(s, W2.T, out=t)           # (N, M)   t = W2 s
+        np.maximum(t, self.zeros_m, out=p)  # (N, M)   p = ReLU(t)
+        np.matmul(p, W3.T, out=r)           # (N, M)   q = W3 p, written where r goes
+        np.add(r, t, r)                     # (N, M)   r = q + t
+        np.matmul(r, W4.T, out=theta)       # (N, C)   theta = W4 r
+        # log_y_hat = log softmax(theta) by log-sum-exp, as model.log_softmax (the ufuncs' own
+        # reduce: np.max and np.sum with out= leave a little memory behind on every call)
+        log_y_hat, dtheta, row_stat = self.log_y_hat, self.dtheta, self.row_stat
+        np.maximum.reduce(theta, axis=1, keepdims=True, out=row_stat)
+        np.subtract(theta, row_stat, log_y_hat)                  # shifted logits
+        np.exp(log_y_hat, dtheta)
+        np.add.reduce(dtheta, axis=1, keepdims=True, out=row_stat)
+        np.log(row_stat, row_stat)
+        np.subtract(log_y_hat, row_stat, log_y_hat)              # (N, C)
+        np.exp(log_y_hat, dtheta)                                # (N, C)   y_hat = softmax(theta)
+        # as model.cross_entropy: L = -sum_i w_i log y_hat_i[y_i], w_i = 1/N unless weighted, and the
+        # fused start of backward dL/dtheta = w_i (y_hat_i - y_i), formed in place over y_hat
+        if sample_weight is None:
+            weight = self.inv_n
+            weight_col = weight
+        else:
+            weight = model._normalized_weights(sample_weight, x.shape[0], self.dtype)  # (N,)
+            weight_col = weight[:, None]                                              # (N, 1)
+        # entries [i, y_i] by flat index: the same elements as [rows, y], with cheaper indexing
+        picks = np.add(self.row_starts, y, out=self.picks, casting="unsafe")  # labels are < C
+        picked = log_y_hat.ravel()[picks]                        # (N,)   log y_hat_i[y_i]
+        np.multiply(picked, weight, picked)
+        dtheta.ravel()[picks] -= 1
+        np.multiply(dtheta, weight_col, dtheta)                  # (N, C)
+        return self.dtype.type(-picked.sum())
+
+    def backward(self, params: Params) -> Params:
+        """model.backward from the buffers `loss` left; returns the gradient buffers (reused next step).
+
+        Overwrites the activations as it goes (see the module docstring); theta stays.
+        """
+        W1, W2, W3, W4 = params
+        dW1, dW2, dW3, dW4 = self.grads
+        dtheta = self.dtheta
+        # theta = W4 r:  dW4 = sum_i dtheta_i r_i^T, dr = W4^T dtheta
+        np.matmul(dtheta.T, self.r, out=dW4)      # (C, M)
+        dr = np.matmul(dtheta, W4, out=self.r)    # (N, M)   r is read: its buffer takes dr
+        # r = q + t: dq = dr, and dr also flows straight to t (path 2, below)
+        # q = W3 p:  dW3 = sum_i dq_i p_i^T, dp = W3^T dq
+        np.matmul(dr.T, self.p, out=dW3)          # (M, M)
+        dp = np.matmul(dr, W3, out=self.p)        # (N, M)   p is read: its buffer takes dp
+        # t is used twice, by p = ReLU(t) (path 1) and by r = q + t (path 2); the two add:
+        #   dt = Lambda_t dp + dr, Lambda_t = 1[t > 0] (ReLU'(0) = 0)
+        # The mask is written over t, as 1.0 / 0.0 (t is not read again): a float mask multiplies
+        # without the casting buffer a boolean one needs, and gives the same products.
+        positive = np.greater(self.t, 0, self.t)  # (N, M)
+        np.multiply(dp, positive, dp)
+        dt = np.add(dp, dr, dp)                   # (N, M)
+        # t = W2 s:  dW2 = sum_i dt_i s_i^T, ds = W2^T dt
+        np.matmul(dt.T, self.s, out=dW2)          # (M, D)
+        ds = np.matmul(dt, W2, out=self.s)        # (N, D)   s is read: its buffer takes ds
+        # s = h + x: dh = ds (x is data, its branch ends here); h = W1 z: dW1 = sum_i dh_i z_i^T
+        np.matmul(ds.T, self.z, out=dW1)          # (D, D)
+        return self.grads
+
+    def loss_and_grads(self, params: Params, x, y, sample_weight=None):
+        """(L, grads) as model.loss_and_grads; the gradients are this workspace's buffers."""
+        loss = self.loss(params, x, y, sample_weight)
+        return loss, self.backward(params)
+
+
+class Workspaces:
+    """One `Workspace` per batch shape (N, dtype), made on first use, for the dimensions of `params`."""
+
+    def __init__(self, params: Params):
+        self.dims = (params.W1.shape[0], params.W2.shape[0], params.W4.shape[0])  # D, M, C
+        self.by_shape = {}
+
+    def get(self, n_samples, dtype) -> Workspace:
+        key = (n_samples, dtype)
+        ws = self.by_shape.get(key)
+        if ws is None:
+            ws = self.by_shape[key] = Workspace(n_samples, *self.dims, dtype)
+        return ws
+
+    @property
+    def nbytes(self):
+        """Bytes held by all the workspaces made so far."""
+        return sum(ws.nbytes for ws in self.by_shape.values())
