@@ -376,3 +376,26 @@ def test_bad_options_are_refused(small, options, message):
     params, X, y = small
     with pytest.raises(ValueError, match=message):
         fit(params, X, y, **options)
+
+
+def test_a_non_finite_step_right_after_a_resume_is_undone_as_in_one_run(small):
+    params, X, y = small
+    with np.errstate(all="ignore"):
+        whole, history = fit(params, X, y, lr=50.0, epochs=60)
+        assert history.stop_reason == "non_finite"
+        n = len(history)  # epoch n + 1 met the non-finite loss
+        for k in range(max(1, n - 2), n + 1):  # resume points just before the stop
+            _, _, state = fit(params, X, y, lr=50.0, epochs=k, return_state=True)
+            resumed, history2 = fit(None, X, y, lr=50.0, epochs=60, resume=state)
+            assert history2.stop_reason == "non_finite"
+            assert _equal(resumed, whole), f"resumed at epoch {k}"
+
+
+def test_a_resumed_run_without_validation_monitors_its_training_loss(small):
+    params, X, y = small
+    _, _, state = fit(params, X, y, lr=0.01, epochs=3, validation_fraction=0.3, seed=0, return_state=True)
+    # Resumed on all rows with no validation set: the training loss keeps falling at this small rate,
+    # so patience 1 must not fire (an earlier run's frozen validation loss would stop it at once).
+    _, history = fit(None, X, y, lr=0.01, epochs=8, patience=1, tol=0.0, resume=state)
+    assert history.stop_reason == "max_epochs"
+    assert len(history.loss) == 8 and len(history.val_loss) == 3

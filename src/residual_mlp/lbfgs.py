@@ -55,7 +55,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
     shapes = [W.shape for W in state.params]
     bounds = np.cumsum([0] + [W.size for W in state.params])
     total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-    monitor = dict(tol=tol, patience=patience, lr_schedule="constant")
+    monitor = dict(tol=tol, patience=patience, lr_schedule="constant", validated=X_val is not None)
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
 
     def unflatten(vector):
