@@ -32,23 +32,31 @@ def init_state(optimizer, params: Params) -> dict:
 
 def step(optimizer, params: Params, grads: Params, state: dict, out: Params, *,
          lr, momentum=0.9, betas=(0.9, 0.999), eps=1e-8):
-    """One update of all four matrices: new weights go to `out`; `grads` is used as scratch."""
+    """One update of all four matrices: new weights go to `out`; `grads` is used as scratch.
+
+    For "gd", `params`, `grads` and `out` may be any three matching sequences of arrays, such as one
+    flat buffer each that holds all four matrices (see `workspace.packed`): the rule is elementwise.
+    """
     state["step"] += 1
-    for i, (W, dW, W_new) in enumerate(zip(params, grads, out)):
-        if optimizer == "gd":
-            _gd(W, dW, W_new, lr)
-        elif optimizer in ("momentum", "nesterov"):
-            buf = state["momentum_buffer"][i]
-            _momentum(W, dW, W_new, buf, lr, momentum, optimizer == "nesterov", state["step"] == 1)
-        elif optimizer == "adam":
-            _adam(W, dW, W_new, state["exp_avg"][i], state["exp_avg_sq"][i], lr, betas, eps, state["step"])
-        else:
-            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+    if optimizer == "gd":
+        for W, dW, W_new in zip(params, grads, out):
+            np.multiply(dW, lr, dW)
+            np.subtract(W, dW, W_new)
+    elif optimizer == "momentum" or optimizer == "nesterov":
+        buffers, nesterov, first = state["momentum_buffer"], optimizer == "nesterov", state["step"] == 1
+        for W, dW, W_new, buf in zip(params, grads, out, buffers):
+            _momentum(W, dW, W_new, buf, lr, momentum, nesterov, first)
+    elif optimizer == "adam":
+        step_count = state["step"]
+        for W, dW, W_new, m, v in zip(params, grads, out, state["exp_avg"], state["exp_avg_sq"]):
+            _adam(W, dW, W_new, m, v, lr, betas, eps, step_count)
+    else:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
 
 
 def _gd(W, dW, W_new, lr):
-    np.multiply(dW, lr, out=dW)
-    np.subtract(W, dW, out=W_new)
+    np.multiply(dW, lr, dW)
+    np.subtract(W, dW, W_new)
 
 
 def _momentum(W, dW, W_new, buf, lr, mu, nesterov, first):

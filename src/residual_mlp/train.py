@@ -178,46 +178,87 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
     history = state.history
     N = X.shape[0]
     B = N if hyper["batch_size"] is None else min(int(hyper["batch_size"]), N)
+    epochs, optimizer, weight_decay = hyper["epochs"], hyper["optimizer"], hyper["weight_decay"]
+    momentum, betas, eps = hyper["momentum"], hyper["betas"], hyper["eps"]
+    base_lr, lr_schedule = hyper["lr"], hyper["lr_schedule"]
+    shuffled = hyper["shuffle"] and B < N
+    total = N if sample_weight is None else float(sample_weight.sum())  # an epoch's share of the loss
     # Double buffering: a step writes the new weights into `spare`, then the two swap, so the weights
-    # before the latest step stay at hand (state.previous_params) until the next step.
+    # before the latest step stay at hand (state.previous_params) until the next step. Both sets are
+    # views of one flat buffer each (as are the gradients, see workspace.packed) when the four
+    # matrices share a dtype: weight decay and a "gd" step are then one ufunc call, not four.
     stepped = state.previous_params is not None
-    spare = state.previous_params if stepped else Params(*(np.empty_like(W) for W in state.params))
+    dtype = state.params.W1.dtype
+    flat = all(W.dtype == dtype for W in state.params)
+    if flat:
+        shapes = [W.shape for W in state.params]
+        params_flat, params = workspace.packed(shapes, dtype)
+        spare_flat, spare = workspace.packed(shapes, dtype)
+        for W_to, W_from in zip(params, state.params):
+            W_to[...] = W_from
+        if stepped:
+            for W_to, W_from in zip(spare, state.previous_params):
+                W_to[...] = W_from
+            state.previous_params = spare
+        state.params = params
+    else:
+        params_flat = spare_flat = None
+        spare = state.previous_params if stepped else Params(*(np.empty_like(W) for W in state.params))
+    flat_gd = flat and optimizer == "gd"
     workspaces = workspace.Workspaces(state.params)  # the step's buffers, one set per batch shape
+    # unshuffled batches are the same views every epoch: made once
+    fixed_batches = (None if shuffled else
+                     tuple(_batches(X, y, sample_weight, None, B, workspaces, with_workspace=True)))
+    isfinite, sqrt, vdot = math.isfinite, math.sqrt, np.vdot
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
-    bar = _progress_bar(progress, state.epoch, hyper["epochs"])
+    bar = _progress_bar(progress, state.epoch, epochs)
     try:
-        while state.epoch < hyper["epochs"]:
-            lr = hyper["lr"] * state.lr_scale * _schedule_factor(hyper["lr_schedule"], state.epoch,
-                                                                  hyper["epochs"])
-            order = (np.random.default_rng([state.seed, state.epoch]).permutation(N)
-                     if (hyper["shuffle"] and B < N) else None)  # a generator only when shuffling
+        while state.epoch < epochs:
+            lr = base_lr * state.lr_scale * _schedule_factor(lr_schedule, state.epoch, epochs)
+            if shuffled:  # a generator only when shuffling
+                order = np.random.default_rng([state.seed, state.epoch]).permutation(N)
+                batches = _batches(X, y, sample_weight, order, B, workspaces, with_workspace=True)
+            else:
+                batches = fixed_batches
             loss_sum = correct = norm_sum = 0.0
             n_steps = 0
             finite = True
-            for Xb, yb, wb in _batches(X, y, sample_weight, order, B, workspaces):
+            for ws, Xb, yb, wb in batches:
                 # model.forward, model.cross_entropy and model.backward, computed in reused buffers
-                ws = workspaces.get(Xb.shape[0], Xb.dtype)
                 loss = ws.loss(state.params, Xb, yb, wb)
-                if not math.isfinite(loss):
+                if not isfinite(loss):
                     finite = False
                     break
                 grads = ws.backward(state.params)
-                if hyper["weight_decay"]:
-                    for W, dW in zip(state.params, grads):
-                        dW += hyper["weight_decay"] * W
-                norm = math.sqrt(sum(float(np.vdot(dW, dW)) for dW in grads))
-                if not math.isfinite(norm):
+                if weight_decay:
+                    if flat:
+                        ws.grads_flat += weight_decay * params_flat
+                    else:
+                        for W, dW in zip(state.params, grads):
+                            dW += weight_decay * W
+                dW1, dW2, dW3, dW4 = grads
+                norm = sqrt(sum((float(vdot(dW1, dW1)), float(vdot(dW2, dW2)),
+                                 float(vdot(dW3, dW3)), float(vdot(dW4, dW4)))))
+                if not isfinite(norm):
                     finite = False
                     break
-                share = Xb.shape[0] if wb is None else float(wb.sum())
-                loss_sum += float(loss) * share
-                correct += _n_correct(ws.theta, yb, wb)
+                if wb is None:
+                    loss_sum += float(loss) * Xb.shape[0]
+                    correct += float(np.count_nonzero(ws.theta.argmax(1) == yb))
+                else:
+                    loss_sum += float(loss) * float(wb.sum())
+                    correct += float(wb[ws.theta.argmax(1) == yb].sum())
                 norm_sum += norm
                 n_steps += 1
-                optim.step(hyper["optimizer"], state.params, grads, state.opt_state, spare, lr=lr,
-                           momentum=hyper["momentum"], betas=hyper["betas"], eps=hyper["eps"])
+                if flat_gd:
+                    optim.step(optimizer, (params_flat,), (ws.grads_flat,), state.opt_state,
+                               (spare_flat,), lr=lr, momentum=momentum, betas=betas, eps=eps)
+                else:
+                    optim.step(optimizer, state.params, grads, state.opt_state, spare, lr=lr,
+                               momentum=momentum, betas=betas, eps=eps)
                 # `spare` now holds the new weights; the old ones stay valid until this swap.
                 state.params, spare = spare, state.params
+                params_flat, spare_flat = spare_flat, params_flat
                 state.previous_params = spare
                 stepped = True
             if not finite:
@@ -225,7 +266,6 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
                     state.params, state.previous_params = spare, None
                 _stop_non_finite(history, state.epoch + 1, lr)
                 break
-            total = N if sample_weight is None else float(sample_weight.sum())
             history.loss.append(loss_sum / total)
             history.accuracy.append(correct / total)
             history.lr.append(lr)
@@ -314,18 +354,21 @@ def _schedule_factor(schedule, epoch, epochs):
     return 1.0
 
 
-def _batches(X, y, w, order, B, workspaces):
+def _batches(X, y, w, order, B, workspaces, with_workspace=False):
     """Mini-batches of B rows: views of X in order; shuffled, the rows `order` picks for each batch
     are gathered into its workspace's buffers (no per-epoch copy of X). A batch whose sample
-    weights are all zero has no loss to follow and is skipped."""
+    weights are all zero has no loss to follow and is skipped. Each is (x, y, w), or with
+    `with_workspace` (its workspace, x, y, w)."""
     for i in range(0, X.shape[0], B):
         if order is None:
-            batch = X[i:i + B], y[i:i + B], (None if w is None else w[i:i + B])
+            xb, yb, wb = X[i:i + B], y[i:i + B], (None if w is None else w[i:i + B])
+            ws = workspaces.get(xb.shape[0], X.dtype)
         else:
             index = order[i:i + B]
-            batch = workspaces.get(index.shape[0], X.dtype).gather(X, y, w, index)
-        if batch[2] is None or batch[2].any():
-            yield batch
+            ws = workspaces.get(index.shape[0], X.dtype)
+            xb, yb, wb = ws.gather(X, y, w, index)
+        if wb is None or wb.any():
+            yield (ws, xb, yb, wb) if with_workspace else (xb, yb, wb)
 
 
 def _n_correct(theta, y, w):

@@ -13,7 +13,9 @@ traffic differs (tests/test_workspace.py holds the two equal):
 - most elementwise ufuncs get their output as the third positional argument, np.add(s, x, s):
   parsing out= costs about as much as the addition itself at small sizes (np.maximum keeps out=:
   numpy deprecates a third positional argument there);
-- backward writes each gradient over an activation it has finished reading.
+- backward writes each gradient over an activation it has finished reading;
+- the four gradients are views of one flat buffer (`packed`), so that `fit` can add weight decay
+  and take a gradient-descent step with one ufunc call over all four matrices at once.
 
 Buffer life, N samples (shape letters as in model.py):
 
@@ -57,19 +59,22 @@ class Workspace:
         self.row_stat = empty(N, 1)           # (N, 1)  max of theta, then log-sum-exp
         self.row_starts = np.arange(N) * C    # (N,)  flat index of each row's first class
         self.picks = np.empty(N, np.intp)     # (N,)  flat index of each row's true class
-        self.grads = Params(empty(D, D), empty(M, D), empty(M, M), empty(C, M))
+        # dW1 (D, D), dW2 (M, D), dW3 (M, M), dW4 (C, M): views of one flat buffer
+        self.grads_flat, self.grads = packed([(D, D), (M, D), (M, M), (C, M)], self.dtype)
         self.inv_n = self.dtype.type(1.0 / N)  # the 1/N of the mean, rounded as model.py rounds it
         # ReLU as np.maximum(u, zero row): the same values as np.maximum(u, 0), and the row broadcast
         # runs numpy's contiguous loop, where a scalar 0 takes a slower one
         self.zero_row = np.zeros(max(D, M), self.dtype)  # (max(D, M),)
         self.zeros_d, self.zeros_m = self.zero_row[:D], self.zero_row[:M]
+        self.log_y_hat_flat = self.log_y_hat.ravel()  # (N C,)  views, for the picks by flat index
+        self.dtheta_flat = self.dtheta.ravel()        # (N C,)
         self.batch = None                     # (x, y, w) buffers for gathered rows, made on first use
 
     @property
     def nbytes(self):
         """Bytes held: activations, gradients, scratch (and gathered batch rows once used)."""
         arrays = [self.z, self.s, self.t, self.p, self.r, self.theta, self.log_y_hat, self.dtheta,
-                  self.row_stat, self.row_starts, self.picks, self.zero_row, *self.grads]
+                  self.row_stat, self.row_starts, self.picks, self.zero_row, self.grads_flat]
         if self.batch is not None:
             arrays += [a for a in self.batch if a is not None]
         return sum(a.nbytes for a in arrays)
@@ -127,11 +132,11 @@ class Workspace:
             weight_col = weight[:, None]                                              # (N, 1)
         # entries [i, y_i] by flat index: the same elements as [rows, y], with cheaper indexing
         picks = np.add(self.row_starts, y, out=self.picks, casting="unsafe")  # labels are < C
-        picked = log_y_hat.ravel()[picks]                        # (N,)   log y_hat_i[y_i]
+        picked = self.log_y_hat_flat[picks]                      # (N,)   log y_hat_i[y_i]
         np.multiply(picked, weight, picked)
-        dtheta.ravel()[picks] -= 1
+        self.dtheta_flat[picks] -= 1
         np.multiply(dtheta, weight_col, dtheta)                  # (N, C)
-        return self.dtype.type(-picked.sum())
+        return -np.add.reduce(picked)  # picked.sum(), a scalar of the parameters' dtype
 
     def backward(self, params: Params) -> Params:
         """model.backward from the buffers `loss` left; returns the gradient buffers (reused next step).
@@ -166,6 +171,26 @@ class Workspace:
         """(L, grads) as model.loss_and_grads; the gradients are this workspace's buffers."""
         loss = self.loss(params, x, y, sample_weight)
         return loss, self.backward(params)
+
+
+def packed(shapes, dtype):
+    """(flat, Params of views of it): arrays of `shapes`, each C-contiguous, in one zeroed buffer.
+
+    Each view starts on a 64-byte boundary (a cache line); the gaps between them hold zeros, which
+    weight decay and a gradient-descent step keep at zero, so that an elementwise operation over
+    `flat` does to every view what it would do to the arrays one by one.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    align = max(1, 64 // itemsize)                   # elements per 64 bytes
+    offsets, end = [], 0
+    for shape in shapes:
+        offsets.append(end)
+        end += -(-int(np.prod(shape)) // align) * align
+    buffer = np.zeros(end + align, dtype)             # room to move the start onto a boundary
+    start = (-buffer.ctypes.data % 64) // itemsize
+    flat = buffer[start:start + end]
+    views = [flat[o:o + int(np.prod(shape))].reshape(shape) for o, shape in zip(offsets, shapes)]
+    return flat, Params(*views)
 
 
 class Workspaces:
