@@ -35,21 +35,11 @@ def shape(text):
     return values
 
 
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
 def add_arguments(parser):
     parser.add_argument("--shapes", type=shape, nargs="+", metavar="N,D,M,C",
                         help="shapes to check as N,D,M,C: samples, features, hidden width, classes "
                         "(default: " + " ".join(",".join(map(str, s)) for s in SHAPES) + ")")
-    parser.add_argument("--trials", type=non_negative_int, default=2, metavar="K",
+    parser.add_argument("--trials", type=options.non_negative_int, default=2, metavar="K",
                         help="also check K shapes drawn at random (default: 2)")
     parser.add_argument("--seed", type=options.seed, default=0, help="seed of the random shapes, weights and data "
                         "(default: 0)")
