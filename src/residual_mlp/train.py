@@ -242,12 +242,8 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
                 if not isfinite(norm):
                     finite = False
                     break
-                if wb is None:
-                    loss_sum += float(loss) * Xb.shape[0]
-                    correct += float(np.count_nonzero(ws.theta.argmax(1) == yb))
-                else:
-                    loss_sum += float(loss) * float(wb.sum())
-                    correct += float(wb[ws.theta.argmax(1) == yb].sum())
+                loss_sum += float(loss) * (Xb.shape[0] if wb is None else float(wb.sum()))
+                correct += _n_correct(ws.theta, yb, wb)
                 norm_sum += norm
                 n_steps += 1
                 if flat_gd:
@@ -373,7 +369,7 @@ def _batches(X, y, w, order, B, workspaces, with_workspace=False):
 
 def _n_correct(theta, y, w):
     hit = theta.argmax(axis=1) == y
-    return float(hit.sum()) if w is None else float(w[hit].sum())
+    return float(np.count_nonzero(hit)) if w is None else float(w[hit].sum())
 
 
 def _progress_bar(progress, done, total):
