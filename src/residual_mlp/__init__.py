@@ -2,15 +2,20 @@
 from .model import Activations, Params, backward, forward, init_params, loss_and_grads, predict, predict_proba
 from .train import History, TrainState, fit
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+# The scikit-learn face pulls in scikit-learn's base classes (about a second): loaded only when asked for.
+_LAZY = {"ResidualMLPClassifier": "estimator", "RECIPES": "estimator", "make_pipeline": "pipeline",
+         "TableEncoder": "columns", "save_model": "saving", "load_model": "saving"}
 
 
 def __getattr__(name):
-    # The estimator pulls in scikit-learn's base classes (about a second): load it only when asked for.
-    if name == "ResidualMLPClassifier":
-        from .estimator import ResidualMLPClassifier
-        return ResidualMLPClassifier
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["Activations", "History", "Params", "ResidualMLPClassifier", "TrainState", "backward", "fit",
-           "forward", "init_params", "loss_and_grads", "predict", "predict_proba"]
+
+__all__ = ["Activations", "History", "Params", "RECIPES", "ResidualMLPClassifier", "TableEncoder", "TrainState",
+           "backward", "fit", "forward", "init_params", "load_model", "loss_and_grads", "make_pipeline", "predict",
+           "predict_proba", "save_model"]

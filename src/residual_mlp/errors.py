@@ -1,8 +1,30 @@
-"""The one exception type for bad input: the command line prints it as `error: ...` and exits 2."""
+"""The exceptions the command line turns into exit statuses, and the statuses themselves.
+
+    0    trained and saved (or: the command did what it was asked)
+    1    a check failed (`gradcheck`)
+    2    bad input or options: InputError, printed as one line `error: ...`
+    3    training diverged (a non-finite loss, or a loss above 10 times the first epoch's): Diverged
+    130  interrupted by SIGINT (Ctrl-C)
+    143  terminated by SIGTERM
+"""
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_DIVERGED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
 
 
 class InputError(ValueError):
     """Bad input from the user (a file, a column, an option); the message names what and where."""
+
+
+class Diverged(ArithmeticError):
+    """Training diverged; the message names the epoch and what to try. No output was written."""
+
+
+class Interrupted(Exception):
+    """Training was stopped by a signal; `status` is 130 (SIGINT) or 143 (SIGTERM). No output was written."""
+
+    def __init__(self, message, status=EXIT_SIGINT):
+        super().__init__(message)
+        self.status = status
 
 
 def short_reason(e, limit=160):

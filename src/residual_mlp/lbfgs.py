@@ -124,8 +124,9 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         state.epoch += 1
         state.opt_state["step"] = state.opt_state.get("step", 0) + 1
         stop = _monitor(state, monitor)
-        if callback is not None:
-            callback(state)
+        if callback is not None and callback(state) is True and not stop:
+            _finish(history, "stopped", f"stopped at epoch {state.epoch}, as the callback asked")
+            stop = True
         if stop:
             raise _EarlyStop
 

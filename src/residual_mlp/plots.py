@@ -129,15 +129,16 @@ def plot_flow(history):
     return fig
 
 
-def save_figure(fig, path, metadata=None, dpi=None):
+def save_figure(fig, path, metadata=None, dpi=None, fmt=None):
     """Write a figure to `path` atomically, in the format its extension names, and close it.
 
     The image is rendered in memory, written to a temporary file in the same folder and renamed
     over `path`, so a reader never sees a partial image. InputError for an unknown extension.
+    `fmt` names the format when `path`'s extension does not (a staged temporary file).
     """
     path = os.fspath(path)
     try:
-        fmt = image_format(path)
+        fmt = fmt or image_format(path)
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, metadata=metadata, dpi=dpi or "figure")
         write_atomic(path, buffer.getvalue())

@@ -127,7 +127,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         Show a progress bar with the current loss.
     callback : callable(TrainState) or None
         Called after every finished epoch, once its history row, early stopping and the
-        schedule are settled (used for checkpoints). A KeyboardInterrupt raised in it after
+        schedule are settled (used for checkpoints). Returning True ends the run there, with
+        stop_reason "stopped" (a time limit, say). A KeyboardInterrupt raised in it after
         epoch k ends the run with the weights of k epochs, as Ctrl-C there would.
     resume : TrainState or None
         Continue a previous run from its state (then `params` is ignored).
@@ -138,7 +139,7 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         The trained weights (new arrays). On a non-finite loss: the last finite weights.
     history : History
         Per-epoch records and ``stop_reason`` ("max_epochs", "early_stopping", "non_finite",
-        "interrupted"; with L-BFGS also "converged" and "stalled") with a ``message``.
+        "interrupted", "stopped" (by the callback); with L-BFGS also "converged" and "stalled") with a ``message``.
         On Ctrl-C: the weights of the last finished step (mid-epoch with mini-batches) and
         the rows of the finished epochs.
     """
@@ -280,8 +281,10 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
-            if callback is not None:
-                callback(state)
+            if callback is not None and callback(state) is True and not stop:
+                history.stop_reason = "stopped"
+                history.message = f"stopped at epoch {state.epoch}, as the callback asked"
+                stop = True
             if stop:
                 break
         else:

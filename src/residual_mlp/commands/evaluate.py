@@ -7,46 +7,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import data, model, modelfile
+from .. import data, labels
 from ..errors import InputError
+from ..saving import classifier_of
 from . import options
 
 HELP = "measure a trained model on labelled data: loss, accuracy, per-class scores, confusion matrix"
 
 ACTIVATION_BYTES = 32 << 20  # the activations of one forward pass over a block of rows
+MAX_MATRIX_CLASSES = 30      # above this many classes the confusion matrix is summarized, not printed
 
 
 def add_arguments(parser):
     parser.add_argument("--model", required=True, metavar="FILE", help="a model file written by `train`")
     parser.add_argument("--data", required=True, metavar="FILE",
-                        help="labelled data with the model's feature columns: CSV (with a header row), "
-                        "NPZ (arrays X and y) or Parquet")
+                        help="a labelled table with the model's feature columns (any order; others are ignored): "
+                        "CSV, Parquet or NPZ (arrays X and y)")
     parser.add_argument("--target", metavar="NAME",
-                        help="the label column of a CSV/Parquet file (default: the one the model was "
-                        "trained with, or the one column besides the model's features)")
-    parser.add_argument("--plot", metavar="FILE.png", help="draw the confusion matrix to this image")
+                        help="the label column (default: the one the model was trained with)")
+    options.add_table_options(parser)
+    parser.add_argument("--plot", metavar="FILE.png", help="draw the confusion matrix to this image (default: none)")
 
 
 def run(args):
+    from ..saving import read_model_file
+
     options.check_input("--model", args.model)
     options.check_input("--data", args.data)
-    if args.plot is not None:
-        options.check_output("--plot", args.plot, [("--data", args.data), ("--model", args.model)])
-    m = modelfile.load(args.model)
-    if args.target is not None and data.table_format(args.data) == "npz":
-        raise InputError(f"--target {args.target}: {args.data} is an NPZ file, whose labels are the array y")
-    target = args.target if args.target is not None else trained_target(m)
-    C = len(m.classes)
-    loss_sum, confusion = 0.0, np.zeros((C, C), dtype=np.int64)   # (C, C)
-    with data.open_table(args.data, target=target, features=m.feature_names, n_features=m.dims[0]) as table:
-        for first_row, X, labels in table.blocks():
-            y = data.encode_with(m.classes, labels, lambda i: table.label_place(first_row + i))
-            block_loss, block_confusion = tally(m.params, m.scaled(X), y)
-            loss_sum += block_loss
-            confusion += block_confusion
+    outputs = options.planned_outputs(args, [("--plot", args.plot)],
+                                      inputs=[("--data", args.data), ("--model", args.model)])
+    loaded = read_model_file(args.model)
+    pipe, record = loaded.model, loaded.record
+    est = classifier_of(pipe)
+    target = args.target if args.target is not None else trained_target(record)
+    table = data.read_table(args.data, target=target, sep=args.sep, na_values=args.na_values)
+    if table.n_dropped_labels:
+        print(f"note      left out {table.n_dropped_labels} rows whose label ({table.target!r}) is missing")
+    C = len(est.classes_)
+    try:
+        y = labels.class_index(est.classes_, table.labels)
+    except ValueError as e:
+        raise InputError(f"{args.data}, column {table.target!r}: {e}") from None
+    loss_sum, confusion = tally(pipe, table.features, y)
     N = int(confusion.sum())
-    names = [str(c) for c in m.classes]
-    print(f"model     {args.model}: D={m.dims[0]} features, M={m.dims[1]} hidden, C={C} classes")
+    names = [str(c) for c in est.classes_]
+    print(f"model     {args.model}: D={est.n_features_in_} features, M={est.params_.W2.shape[0]} hidden, "
+          f"C={C} classes")
     print(f"data      {args.data}: {N} rows")
     print(f"loss      {loss_sum / N:.4f}")
     print(f"accuracy  {np.trace(confusion) / N:.2%} ({int(np.trace(confusion))} of {N})")
@@ -55,28 +61,41 @@ def run(args):
     print()
     print(confusion_text(confusion, names))
     if args.plot is not None:
-        _plot(confusion, names, args.plot)
+        with outputs.staging() as stage:
+            _plot(confusion, names, stage.path("--plot"), args.plot)
         print(f"\nplotted   {args.plot}")
     return 0
 
 
-def tally(params, X, y):
-    """(summed cross-entropy, confusion matrix (C, C) of int counts) of the network on X (N, D), y (N,).
+def tally(pipe, frame, y):
+    """(summed cross-entropy, confusion matrix (C, C) of int counts) of a fitted model on a table and y (N,).
 
     Rows of the confusion matrix are true classes, columns predicted ones. The forward pass runs on
     blocks of rows, so no activation is much larger than ACTIVATION_BYTES.
     """
-    C = params.W4.shape[0]
-    rows = rows_per_pass(params)
+    est = classifier_of(pipe)
+    C = len(est.classes_)
+    rows = rows_per_pass(est.params_)
     loss, confusion = 0.0, np.zeros((C, C), dtype=np.int64)      # (C, C)
-    for start in range(0, X.shape[0], rows):
-        acts = model.forward(params, X[start:start + rows])
+    for start in range(0, len(y), rows):
+        log_y_hat = pipe.predict_log_proba(frame.iloc[start:start + rows])
         yb = y[start:start + rows]
         # J_i = -log y_hat_i[y_i], summed over the block (model.cross_entropy's loss, without its dtheta)
-        loss -= float(acts.log_y_hat[np.arange(yb.shape[0]), yb].sum(dtype=np.float64))
-        predicted = acts.theta.argmax(axis=1)                     # (n,)
+        loss -= float(log_y_hat[np.arange(yb.shape[0]), yb].sum(dtype=np.float64))
+        predicted = log_y_hat.argmax(axis=1)                      # (n,)
         confusion += np.bincount(yb * C + predicted, minlength=C * C).reshape(C, C)
     return loss, confusion
+
+
+def write_figure(path, figure, shown_path):
+    """Write a figure to `path` in the format `shown_path`'s extension names (a staged output)."""
+    from ..plots import image_format, save_figure
+
+    try:
+        save_figure(figure, path, fmt=image_format(shown_path))
+    except OSError as e:
+        raise InputError(f"cannot write the figure to {shown_path}: {e.strerror or e}") from None
+    print(f"plotted   {shown_path}")
 
 
 def rows_per_pass(params):
@@ -85,17 +104,10 @@ def rows_per_pass(params):
     return max(1, ACTIVATION_BYTES // (params.W1.dtype.itemsize * (3 * D + 4 * M + 4 * C)))
 
 
-def trained_target(m):
-    """The label column the model was trained with (--target), or None."""
-    target = m.settings.get("target")
+def trained_target(record):
+    """The label column the model was trained with, or None."""
+    target = record.get("target")
     return target if isinstance(target, str) else None
-
-
-def loss_and_accuracy(params, X, y):
-    """Mean cross-entropy L and accuracy of the network on X (N, D), y (N,), a block of rows at a time."""
-    loss, confusion = tally(params, X, y)
-    N = X.shape[0]
-    return loss / N, float(np.trace(confusion) / N)
 
 
 def scores(confusion):
@@ -134,8 +146,8 @@ def confusion_text(confusion, names):
     return "\n".join(lines)
 
 
-def _plot(confusion, names, path):
-    from ..plots import new_figure, save_figure
+def _plot(confusion, names, path, shown_path):
+    from ..plots import image_format, new_figure, save_figure
 
     C = len(names)
     size = min(3.0 + 0.45 * C, 16.0)
@@ -157,6 +169,6 @@ def _plot(confusion, names, path):
                 ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize="small",
                         color="white" if confusion[i, j] > threshold else "black")
     try:
-        save_figure(fig, path)
+        save_figure(fig, path, fmt=image_format(shown_path))
     except OSError as e:
-        raise InputError(f"cannot write the figure to {path}: {e.strerror or e}") from None
+        raise InputError(f"cannot write the figure to {shown_path}: {e.strerror or e}") from None

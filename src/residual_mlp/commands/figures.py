@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 
-from .. import figures, modelfile
+from .. import figures
+from ..saving import classifier_of, read_model_file
 from ..errors import InputError
 from . import options
 
@@ -23,7 +24,8 @@ def add_arguments(parser):
 
 def run(args):
     if args.model:
-        dims = modelfile.load(args.model).dims
+        est = classifier_of(read_model_file(args.model).model)
+        dims = (est.params_.W1.shape[0], est.params_.W2.shape[0], est.params_.W4.shape[0])
     else:
         dims = tuple(args.dims) if args.dims else figures.DEFAULT_DIMS
     if os.path.exists(args.out) and not os.path.isdir(args.out):

@@ -1,12 +1,12 @@
-"""`residual-mlp info`: what a model file holds: dimensions, classes, features, settings, results."""
+"""`residual-mlp info`: what a model file holds: network, classes, the columns and their roles, settings, results."""
 from __future__ import annotations
 
 import math
 
-from .. import modelfile
+from ..saving import classifier_of, read_model_file
 from . import options
 
-HELP = "show what a model file holds: dimensions, classes, feature names, training settings and results"
+HELP = "show what a model file holds: network, classes, columns and their roles, training settings and results"
 
 
 def add_arguments(parser):
@@ -15,26 +15,33 @@ def add_arguments(parser):
 
 def run(args):
     options.check_input("--model", args.model)
-    m = modelfile.load(args.model)
-    D, M, C = m.dims
-    n_weights = sum(W.size for W in m.params)
-    print(f"model     {args.model}")
+    loaded = read_model_file(args.model)
+    model, record = loaded.model, loaded.record
+    est = classifier_of(model)
+    W1, W2, W3, W4 = est.params_
+    D, M, C = W1.shape[0], W2.shape[0], W4.shape[0]
+    n_weights = sum(W.size for W in est.params_)
+    print(f"model     {args.model} (format version {loaded.format_version})")
     print(f"network   D={D} features, M={M} hidden, C={C} classes: {n_weights} weights "
-          f"(W1 {D}x{D}, W2 {M}x{D}, W3 {M}x{M}, W4 {C}x{M}), {m.params.W1.dtype}")
-    print(f"classes   {', '.join(str(c) for c in m.classes)}")
-    if m.feature_names is None:
-        print("features  unnamed (matched by position)")
-    else:
-        print(f"features  {', '.join(m.feature_names)}")
-    print(f"scaling   {'standardized (x - mean) / scale' if m.mean is not None else 'none'}")
-    if m.settings:
-        print("settings")
-        for key, value in m.settings.items():
-            print(f"  {key:<22}{_value(value)}")
-    if m.results:
-        print("results")
-        for key, value in m.results.items():
-            print(f"  {key:<22}{_value(value)}")
+          f"(W1 {D}x{D}, W2 {M}x{D}, W3 {M}x{M}, W4 {C}x{M}), {W1.dtype}")
+    print(f"classes   {', '.join(str(c) for c in est.classes_)}")
+    if record.get("target"):
+        print(f"target    {record['target']}")
+    encoder = model.steps[0][1] if hasattr(model, "steps") and hasattr(model.steps[0][1], "role_table") else None
+    if encoder is not None:
+        print("columns")
+        for line in encoder.role_table():
+            print(f"  {line}")
+    elif hasattr(model, "steps"):
+        names = getattr(model, "feature_names_in_", None)
+        print(f"features  {', '.join(map(str, names)) if names is not None else 'unnamed (matched by position)'}")
+        print(f"scaling   {', '.join(name for name, _ in model.steps[:-1])}")
+    for title in ("settings", "results"):
+        values = record.get(title) or {}
+        if values:
+            print(title)
+            for key, value in values.items():
+                print(f"  {key:<22}{_value(value)}")
     return 0
 
 

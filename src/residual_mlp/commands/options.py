@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import secrets
 
 from ..errors import InputError
 
@@ -91,6 +93,12 @@ def check_output(option, path, inputs=()):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise InputError(f"{option} {path}: is a directory")
+    if os.path.lexists(path) and not (os.path.isfile(path) and not os.path.islink(path)):
+        raise InputError(f"{option} {path}: exists and is not a regular file (a link, device, pipe or socket); "
+                         f"it is not replaced")
+    if os.path.isfile(path) and not os.stat(path).st_mode & 0o222:
+        raise InputError(f"{option} {path}: is read-only (mode {os.stat(path).st_mode & 0o777:o}); it is not "
+                         f"replaced")
     if not os.path.exists(folder):
         raise InputError(f"{option} {path}: the folder {folder} does not exist")
     if not os.path.isdir(folder):
@@ -100,3 +108,85 @@ def check_output(option, path, inputs=()):
     for name, source in inputs:
         if source and os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
             raise InputError(f"{option} {path}: is the {name} file; writing there would destroy it")
+
+
+def names(text):
+    """A comma-separated list of column names."""
+    values = [v.strip() for v in text.split(",")]
+    if not text.strip() or any(not v for v in values):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return values
+
+
+def batch_size(text):
+    """A mini-batch size, or 'full' for full batch."""
+    if text.strip().lower() == "full":
+        return "full"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
+
+
+def add_table_options(group):
+    """--sep and --na-values, shared by the commands that read tables."""
+    group.add_argument("--sep", metavar="CHAR",
+                       help="the CSV separator (default: detected among , ; tab |; tab for .tsv)")
+    group.add_argument("--na-values", type=names, metavar="A,B,...",
+                       help="cell texts that mean a missing value (default: empty, NA, N/A, NaN, nan, null, NULL, "
+                            "None, #N/A, ?)")
+
+
+class Outputs:
+    """The files a run promises, checked before any work and written together at the end (see `staging`)."""
+
+    def __init__(self, paths):
+        self.paths = {option: path for option, path in paths if path is not None}
+
+    @contextlib.contextmanager
+    def staging(self):
+        """Yield a Stage; each output is written to its own temporary file, then all are renamed into place
+        in the order they were staged (so the model, staged last, lands last). Any exception: none is."""
+        stage = Stage(self.paths)
+        try:
+            yield stage
+        except BaseException:
+            stage.discard()
+            raise
+        stage.commit()
+
+
+class Stage:
+    def __init__(self, paths):
+        self.targets, self.order = paths, []
+
+    def path(self, option):
+        """The temporary path to write `option`'s output to."""
+        target = os.path.abspath(self.targets[option])
+        folder, base = os.path.split(target)
+        temporary = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self.order.append((temporary, target))
+        return temporary
+
+    def discard(self):
+        for temporary, _ in self.order:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+    def commit(self):
+        for temporary, target in self.order:
+            if os.path.exists(target):
+                with contextlib.suppress(OSError):
+                    os.chmod(temporary, os.stat(target).st_mode & 0o7777)
+            os.replace(temporary, target)
+
+
+def planned_outputs(args, outputs, inputs=()):
+    """Outputs for `outputs` [(option, path)], each checked now (before any work) by `check_output`."""
+    for option, path in outputs:
+        if path is not None:
+            check_output(option, path, inputs)
+            if option.startswith("--plot"):
+                from ..plots import image_format
+                image_format(path)  # an extension matplotlib cannot write fails here, not after training
+    return Outputs(outputs)

@@ -1,334 +1,306 @@
-"""`residual-mlp train`: the main job. With no options: the seed's full-batch gradient descent on digits."""
+"""`residual-mlp train`: read a table, fit `make_pipeline(...)` on it, save the fitted pipeline.
+
+A thin shell: options -> `residual_mlp.make_pipeline` -> fit -> report and save. With no options it
+trains the default recipe on the bundled digits; `--recipe seed` is the seed's full-batch gradient
+descent. Only a run that trained (status 0) writes its outputs, all of them at the end, the model last
+(see `atomic.staged`); a run that diverged (status 3) or was interrupted (130, 143) leaves every
+existing output as it was, and with --checkpoint its last good state.
+"""
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 import numpy as np
 
-from .. import data, modelfile
-from ..errors import InputError
-from ..model import init_params
-from ..modelfile import Model
+from .. import data, labels
+from ..errors import Diverged, InputError, Interrupted
+from ..estimator import RECIPES
 from ..optim import OPTIMIZERS
-from ..train import SCHEDULES, fit
-from . import options
-from .evaluate import loss_and_accuracy
+from ..train import SCHEDULES
+from . import options, resume, signals
+from .evaluate import write_figure
 
-HELP = "train the network on a bundled data set or on your own file, and save the model"
-
-# Defaults: the seed's full-batch gradient descent, tuned on the bundled digits.
-HIDDEN, LR, EPOCHS = 128, 0.1, 500
+HELP = "train the network on a bundled data set or on your own table, and save the model"
+HIDDEN = 128
+DIVERGENCE_FACTOR = 10.0   # a loss above this many times the first epoch's counts as divergence
+_DEFAULT = RECIPES["default"]
+_SEED = RECIPES["seed"]
 
 
 def add_arguments(parser):
     source = parser.add_argument_group("data")
-    source.add_argument("--data", metavar="FILE", help="training data: CSV (with a header row), NPZ "
-                        "(arrays X and y) or Parquet; default: the bundled --dataset")
-    source.add_argument("--target", metavar="NAME", help="the label column of a CSV/Parquet file "
-                        "(default: the last column)")
+    source.add_argument("--data", metavar="FILE", help="training table: CSV/TSV (a header row; .gz, .bz2, .zst, "
+                        ".xz too), Parquet, or NPZ (arrays X and y) (default: the bundled --dataset)")
+    source.add_argument("--target", metavar="NAME", help="the label column (default: the last column)")
     source.add_argument("--dataset", default="digits", choices=data.DATASETS,
-                        help="a data set that scikit-learn bundles, used when --data is not given "
-                        "(default: digits)")
-    source.add_argument("--test", metavar="FILE", help="held-out test data, same format as --data")
+                        help="a data set that scikit-learn bundles, used when --data is not given (default: digits)")
+    source.add_argument("--test", metavar="FILE", help="held-out test table, same columns as --data")
     source.add_argument("--test-size", type=options.fraction, default=0.2, metavar="F",
-                        help="fraction held out for testing when --test is not given (default: 0.2)")
+                        help="fraction held out (stratified) for testing when --test is not given (default: 0.2)")
+    options.add_table_options(source)
+    source.add_argument("--features", type=options.names, metavar="A,B,...",
+                        help="use only these columns as features (default: all but identifier-like ones)")
+    source.add_argument("--drop", type=options.names, metavar="A,B,...", help="leave these columns out (default: none)")
+    source.add_argument("--categorical", type=options.names, metavar="A,B,...",
+                        help="treat these columns as categories even if they hold numbers (default: by type)")
     source.add_argument("--no-standardize", action="store_true",
-                        help="feed the features as they are instead of standardizing them")
+                        help="feed numeric columns as they are instead of standardizing them (default: standardize)")
 
-    net = parser.add_argument_group("network and training")
+    net = parser.add_argument_group("network and training (defaults: the recipe's)")
+    net.add_argument("--recipe", choices=tuple(RECIPES), default="default",
+                     help=f"'default': {_recipe_text(_DEFAULT)}; 'seed': the seed's own method, "
+                          f"{_recipe_text(_SEED)} (default: default)")
     net.add_argument("--hidden", type=options.positive_int, default=HIDDEN, metavar="M",
                      help=f"hidden width M (default: {HIDDEN})")
-    net.add_argument("--epochs", type=options.positive_int, default=EPOCHS,
-                     help=f"epochs; one full-batch step each by default (default: {EPOCHS})")
-    net.add_argument("--lr", type=options.positive_float, default=LR,
-                     help=f"learning rate alpha (default: {LR})")
-    net.add_argument("--batch-size", type=options.positive_int, default=None, metavar="B",
-                     help="mini-batch size (default: full batch, as in the seed)")
-    net.add_argument("--optimizer", choices=OPTIMIZERS, default="gd",
-                     help="update rule (default: gd, the seed's gradient descent)")
+    net.add_argument("--epochs", type=options.positive_int, metavar="K",
+                     help=f"epochs (default: {_DEFAULT['max_iter']}; seed recipe {_SEED['max_iter']})")
+    net.add_argument("--lr", type=options.positive_float,
+                     help=f"learning rate alpha (default: {_DEFAULT['lr']:g}; seed recipe {_SEED['lr']:g})")
+    net.add_argument("--batch-size", type=options.batch_size, metavar="B|full",
+                     help=f"mini-batch size, or 'full' for full batch (default: {_DEFAULT['batch_size']}; "
+                          f"seed recipe full)")
+    net.add_argument("--optimizer", choices=OPTIMIZERS,
+                     help=f"update rule (default: {_DEFAULT['optimizer']}; seed recipe gd, the seed's gradient "
+                          f"descent)")
     net.add_argument("--momentum", type=options.momentum, default=0.9,
                      help="momentum of 'momentum' and 'nesterov', in [0, 1) (default: 0.9)")
-    net.add_argument("--weight-decay", type=options.non_negative_float, default=0.0,
-                     help="L2 penalty coefficient added to every gradient (default: 0)")
-    net.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
-                     help="learning-rate schedule (default: constant)")
+    net.add_argument("--weight-decay", type=options.non_negative_float,
+                     help=f"L2 penalty coefficient added to every gradient (default: {_DEFAULT['weight_decay']:g}; "
+                          f"seed recipe 0)")
+    net.add_argument("--lr-schedule", choices=SCHEDULES,
+                     help=f"learning-rate schedule (default: {_DEFAULT['lr_schedule']}; seed recipe constant)")
     net.add_argument("--validation-fraction", type=options.fraction, default=None, metavar="F",
-                     help="hold out this fraction of the training data for validation")
+                     help="hold out this fraction of the training rows and stop early on its loss (default: none)")
     net.add_argument("--patience", type=options.positive_int, default=None,
-                     help="early stopping: epochs without improvement before stopping")
+                     help="early stopping: epochs without improvement before stopping (default: none; 10 with "
+                          "--validation-fraction)")
     net.add_argument("--tol", type=options.non_negative_float, default=1e-4,
                      help="improvement smaller than this counts as none (default: 1e-4)")
     net.add_argument("--seed", type=options.seed, default=0,
                      help="seed of weights, split and shuffling (default: 0)")
     net.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                      help="floating-point type of training (default: float64)")
+    net.add_argument("--max-time", type=options.positive_float, metavar="SECONDS",
+                     help="end training cleanly after this many seconds and save the model (default: no limit)")
 
     out = parser.add_argument_group("output")
-    out.add_argument("--out", default="model.npz", metavar="FILE", help="model file (default: model.npz)")
-    out.add_argument("--plot", metavar="FILE.png", help="draw the learning curves to this image")
+    out.add_argument("--out", default="model.skops", metavar="FILE", help="model file (default: model.skops)")
+    out.add_argument("--plot", metavar="FILE.png", help="draw the learning curves to this image (default: none)")
     out.add_argument("--plot-flow", metavar="FILE.png",
-                     help="draw how gradient splits across the two skip connections over training")
-    out.add_argument("--checkpoint", metavar="FILE", help="write the whole training state to this file")
+                     help="draw how gradient splits across the two skip connections over training (default: none)")
+    out.add_argument("--checkpoint", metavar="FILE",
+                     help="write the whole training state to this file as training goes (default: none)")
     out.add_argument("--checkpoint-every", type=options.positive_int, default=10, metavar="K",
                      help="write the checkpoint every K epochs (default: 10)")
     out.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def run(args):
-    _check_outputs(args)
-    X, labels, names, X_test, labels_test = _load(args)
-    classes, y = data.encode_labels(labels)
-    # The data path works in place where it can: the split gathers the training rows inside X's own
-    # memory and scaling overwrites them, so the peak stays near the size of the feature matrix.
-    if X_test is None:
-        X, X_test, y, y_test = data.split(X, y, args.test_size, args.seed, overwrite=True)
-    else:
-        y_test = _encode_test(classes, labels_test, args.test, args.target)
-    _check_validation_fraction(args.validation_fraction, y)
-    mean = scale = None
-    if not args.no_standardize:
-        mean, scale = data.standardization(X, lambda j: _column_place(args, names, j))
-        data.standardize(X, mean, scale)
-        data.standardize(X_test, mean, scale)
-    dtype = np.dtype(args.dtype)
-    X, X_test = X.astype(dtype, copy=False), X_test.astype(dtype, copy=False)
-    D, C = X.shape[1], len(classes)
-    params = init_params(D, args.hidden, C, seed=args.seed, dtype=dtype)
-    settings = _settings(args)
+def classifier_params(args):
+    """ResidualMLPClassifier parameters from the options (None: the recipe decides)."""
+    params = dict(n_hidden=args.hidden, recipe=args.recipe, optimizer=args.optimizer, lr=args.lr,
+                  max_iter=args.epochs, momentum=args.momentum, weight_decay=args.weight_decay,
+                  lr_schedule=args.lr_schedule, tol=args.tol, random_state=args.seed, patience=args.patience)
+    if args.batch_size is not None:
+        params["batch_size"] = None if args.batch_size == "full" else args.batch_size
+    if args.validation_fraction is not None:
+        params.update(early_stopping=True, validation_fraction=args.validation_fraction)
+    return params
 
+
+def run(args):
+    from ..pipeline import make_pipeline
+
+    outputs = options.planned_outputs(args, [("--out", args.out), ("--plot", args.plot),
+                                             ("--plot-flow", args.plot_flow), ("--checkpoint", args.checkpoint)],
+                                      inputs=[("--data", args.data), ("--test", args.test)])
+    train_table, test_table = _read(args)
+    frame, y_text = train_table.features, train_table.labels
+    if test_table is None:
+        frame, test_frame, y_text, y_test = split(frame, y_text, args.test_size, args.seed, train_table)
+    else:
+        test_frame, y_test = test_table.features, test_table.labels
+    pipe = make_pipeline(features=args.features, drop=args.drop, categorical=args.categorical, dtype=args.dtype,
+                         standardize=not args.no_standardize, **classifier_params(args))
+    est = pipe[-1]
+    settings = _settings(args, est)
+    _check_validation_fraction(args.validation_fraction, y_text)
+
+    fit_params = {"record_flow": bool(args.plot_flow), "progress": not args.quiet}
+    fit_params.update(resume.checkpointing(args, settings, frame, y_text))
+    fit_params["callback"] = _watch(args, fit_params.get("callback"))
     started = time.perf_counter()
     try:
-        params, history = fit(params, X, y, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
-                              optimizer=args.optimizer, momentum=args.momentum,
-                              weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
-                              validation_fraction=args.validation_fraction, patience=args.patience,
-                              tol=args.tol, seed=args.seed, record_flow=bool(args.plot_flow),
-                              progress=not args.quiet, **_checkpointing(args, X, y))
-    except ValueError as e:  # fit's own check of the options, e.g. lbfgs with --batch-size
-        raise InputError(str(e)) from None
+        with signals.interrupts_as_stops():
+            pipe.fit(frame, y_text, **{f"classifier__{k}": v for k, v in fit_params.items()})
+    except ValueError as e:  # the estimator's own checks of the options and of the table
+        raise InputError(str(e).splitlines()[0]) from None
     elapsed = time.perf_counter() - started
+    history = est.history_
+    _check_outcome(history, args)
 
-    train_loss, train_acc = loss_and_accuracy(params, X, y)  # a block of rows at a time
-    test_loss, test_acc = loss_and_accuracy(params, X_test, y_test)
+    print(_data_line(args, train_table, frame, test_frame, pipe))
+    for line in pipe[0].role_table():
+        print(f"  {line}")
+    train_loss, train_acc = loss_and_accuracy(pipe, frame, y_text)
+    test_loss, test_acc = loss_and_accuracy(pipe, test_frame, y_test, place=_test_place(args))
+    options_used = est.training_options()
+    print(f"trained   {len(history)} epochs of {options_used['optimizer']} in {elapsed:.2f} s "
+          f"({history.stop_reason})")
     if history.stop_reason not in ("max_epochs", "converged"):
-        print(f"note: {history.message}", file=sys.stderr)
-    print(f"data      {args.data or args.dataset}: {X.shape[0]} train / {X_test.shape[0]} test rows, "
-          f"D={D} features, C={C} classes, M={args.hidden}")
-    print(f"trained   {len(history)} epochs of {args.optimizer} in {elapsed:.2f} s ({history.stop_reason})")
+        print(f"note      {history.message}")
     print(f"train     loss {train_loss:.4f}  accuracy {train_acc:.2%}")
     print(f"test      loss {test_loss:.4f}  accuracy {test_acc:.2%}")
     results = {"train_loss": train_loss, "train_accuracy": train_acc, "test_loss": test_loss,
                "test_accuracy": test_acc, "epochs_run": len(history), "seconds": elapsed,
                "stop_reason": history.stop_reason, "loss_curve": history.loss}
-    try:
-        modelfile.save(args.out, Model(params, classes, names, mean, scale, settings, results))
-    except OSError as e:
-        raise InputError(f"cannot write the model to {args.out}: {e.strerror or e}")
-    except ValueError as e:  # a model that could not be loaded back, e.g. a non-finite scaling
-        raise InputError(f"cannot write the model to {args.out}: {e}") from None
+    record = {"settings": settings, "results": results, "target": train_table.target,
+              "roles": [list(r) for r in pipe[0].roles_]}
+    _commit(args, outputs, pipe, record, history)
     print(f"saved     {args.out}")
-    if args.plot is not None:
-        from ..plots import plot_learning_curves
-        _write_figure(args.plot, plot_learning_curves, history)
-    if args.plot_flow is not None:
-        from ..plots import plot_flow
-        _write_figure(args.plot_flow, plot_flow, history)
+    data_hint = "TABLE" if args.data is None else args.data
+    print(f"next      residual-mlp predict --model {args.out} --data {data_hint}")
+    print(f"          residual-mlp evaluate --model {args.out} --data {args.test or data_hint}")
     return 0
 
 
-def _load(args):
-    if args.data is not None:
-        options.check_input("--data", args.data)
-        X, labels, names = data.load_table(args.data, target=args.target)
-    else:
-        if args.target is not None:
-            raise InputError("--target applies to --data files only")
-        X, labels, names = data.load_dataset(args.dataset)
-    X_test = labels_test = None
-    if args.test is not None:
-        options.check_input("--test", args.test)
-        if args.data is None:
-            raise InputError("--test needs --data: the bundled data sets are split with --test-size")
-        X_test, labels_test, test_names = data.load_table(args.test, target=args.target)
-        if names is not None and test_names is not None and list(test_names) != list(names):
-            raise InputError(f"{args.test}: the feature columns ({', '.join(test_names)}) differ from those of "
-                             f"{args.data} ({', '.join(names)})")
-        if X_test.shape[1] != X.shape[1]:
-            raise InputError(f"{args.test}: {X_test.shape[1]} feature columns, but {args.data} has {X.shape[1]}")
-    return X, labels, names, X_test, labels_test
+def split(frame, y_text, test_size, seed, table):
+    """Stratified, seeded split of the rows into (train frame, test frame, train labels, test labels)."""
+    from sklearn.model_selection import train_test_split
+
+    N = len(y_text)
+    classes, counts = np.unique(y_text, return_counts=True)
+    continuous = labels.looks_continuous(classes, N)
+    where = f"the target {table.target!r}" if table.target else "the labels"
+    if continuous:
+        print(f"note      {where} has {len(classes)} distinct numbers in {N} rows: it looks like a measurement, "
+              f"not classes; name the label column with --target", file=sys.stderr)
+    n_test = int(np.ceil(test_size * N))
+    if counts.min() < 2:
+        if continuous:
+            raise InputError(f"{where} looks continuous ({len(classes)} distinct numbers in {N} rows), not like "
+                             f"classes; name the label column with --target")
+        rare = classes[int(np.argmin(counts))]
+        raise InputError(f"class {rare!r} of {where} has 1 row; a stratified test split needs at least 2 per "
+                         f"class (give more rows of it, or a --test file)")
+    if n_test < len(classes) or N - n_test < len(classes):
+        raise InputError(f"too few rows ({N}) for a test split of {test_size:g} with {len(classes)} classes: each "
+                         f"side needs at least one row per class")
+    train, test = train_test_split(np.arange(N), test_size=test_size, random_state=seed, stratify=y_text)
+    train.sort()
+    test.sort()
+    return frame.iloc[train], frame.iloc[test], y_text[train], y_text[test]
 
 
-def _encode_test(classes, labels_test, path, target):
-    return data.encode_with(classes, labels_test, lambda i: data.label_place(path, i + 1, target))
+def loss_and_accuracy(pipe, frame, y_text, place=None):
+    """(mean cross-entropy, accuracy) of a fitted pipeline on a table with labels (texts)."""
+    est = pipe[-1]
+    try:
+        index = labels.class_index(est.classes_, y_text)
+    except ValueError as e:
+        raise InputError(f"{place or 'the test rows'}: {e}") from None
+    log_proba = pipe.predict_log_proba(frame)
+    rows = np.arange(len(index))
+    loss = float(-log_proba[rows, index].mean())
+    accuracy = float(np.mean(log_proba.argmax(axis=1) == index))
+    return loss, accuracy
 
 
-def _column_place(args, names, j):
-    """Feature column j of the training data, for a message."""
+def _read(args):
     if args.data is None:
-        return f"the {args.dataset} data set, feature {names[j]!r}"
-    if names is None:
-        return f"{args.data}: X[:, {j}]"
-    return f"{args.data}, column {names[j]!r}"
+        for option in ("target", "features", "sep", "na_values"):
+            if getattr(args, option) is not None and option != "features":
+                raise InputError(f"--{option.replace('_', '-')} applies to --data files only")
+        if args.test is not None:
+            raise InputError("--test needs --data: the bundled data sets are split with --test-size")
+        return data.load_dataset(args.dataset), None
+    table = data.read_table(args.data, target=args.target, sep=args.sep, na_values=args.na_values)
+    if table.n_dropped_labels:
+        print(f"note      left out {table.n_dropped_labels} rows of {args.data} whose label "
+              f"({table.target!r}) is missing", file=sys.stderr)
+    test = None
+    if args.test is not None:
+        test = data.read_table(args.test, target=table.target, sep=args.sep, na_values=args.na_values)
+    return table, test
 
 
-def _check_validation_fraction(fraction, y):
-    """InputError, before training, when --validation-fraction leaves a side without a row of some class.
-
-    fit holds out ceil(fraction N) rows with scikit-learn's stratified split, as data.split does.
-    """
+def _check_validation_fraction(fraction, y_text):
+    """InputError, before training, when --validation-fraction leaves a side without a row of some class."""
     if fraction is None:
         return
-    N, C = y.shape[0], int(y.max()) + 1
+    N, C = len(y_text), len(np.unique(y_text))
     n_val = int(np.ceil(fraction * N))
     if n_val < C or N - n_val < C:
         raise InputError(f"--validation-fraction {fraction:g}: too few training rows ({N}) for a validation "
                          f"split with {C} classes: each side needs at least one row per class")
 
 
-def _settings(args):
-    keys = ("hidden", "epochs", "lr", "batch_size", "optimizer", "momentum", "weight_decay", "lr_schedule",
-            "validation_fraction", "patience", "tol", "seed", "dtype", "data", "target", "dataset",
-            "test", "test_size")
-    return {k: getattr(args, k) for k in keys}
+def _watch(args, callback):
+    """fit's callback: the checkpoint writer, then the divergence test and the --max-time limit."""
+    started = time.monotonic()
+
+    def watch(state):
+        loss = state.history.loss
+        if len(loss) > 1 and loss[-1] > DIVERGENCE_FACTOR * loss[0]:  # before the checkpoint: keep the good one
+            raise Diverged(f"training diverged at epoch {state.epoch}: the loss {loss[-1]:.4g} is above "
+                           f"{DIVERGENCE_FACTOR:g} times the first epoch's ({loss[0]:.4g}); try a smaller --lr "
+                           f"(now {state.history.lr[-1]:.3g})")
+        if callback is not None:
+            callback(state)
+        return args.max_time is not None and time.monotonic() - started >= args.max_time
+    return watch
 
 
-def _check_outputs(args):
-    """Fail before training, not after, when an output cannot be written."""
-    inputs = [("--data", args.data), ("--test", args.test)]
-    for option, path in (("--out", args.out), ("--plot", args.plot), ("--plot-flow", args.plot_flow),
-                         ("--checkpoint", args.checkpoint)):
-        if path is not None:
-            options.check_output(option, path, inputs)
-    for option, path in (("--plot", args.plot), ("--plot-flow", args.plot_flow)):
-        if path is not None:
-            from ..plots import image_format
-            image_format(path)  # an extension matplotlib cannot write fails here, not after training
+def _check_outcome(history, args):
+    """Diverged or Interrupted when training did not end well: nothing is then written."""
+    if history.stop_reason == "non_finite":
+        raise Diverged(f"training diverged: {history.message}")
+    if history.stop_reason == "interrupted":
+        status = signals.last_status()
+        kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
+        raise Interrupted(f"interrupted after {len(history)} epochs: nothing was saved{kept}", status)
 
 
-def _write_figure(path, draw, history):
-    figure = draw(history)
-    try:
-        from ..plots import save_figure
-        save_figure(figure, path)
-    except OSError as e:
-        raise InputError(f"cannot write the figure to {path}: {e.strerror or e}")
-    print(f"plotted   {path}")
+def _commit(args, outputs, pipe, record, history):
+    """Render every promised output, then write them all, the model last; on any failure, none."""
+    from ..saving import save_model
+
+    with outputs.staging() as stage:
+        if args.plot is not None:
+            from ..plots import plot_learning_curves
+            write_figure(stage.path("--plot"), plot_learning_curves(history), args.plot)
+        if args.plot_flow is not None:
+            from ..plots import plot_flow
+            write_figure(stage.path("--plot-flow"), plot_flow(history), args.plot_flow)
+        try:
+            save_model(pipe, stage.path("--out"), record)
+        except OSError as e:
+            raise InputError(f"cannot write the model to {args.out}: {e.strerror or e}") from None
 
 
-# --checkpoint, --checkpoint-every, --resume
-
-# The options whose values shape the trained weights: resuming under other values would not continue
-# the same run. --epochs may grow (except under the cosine schedule, which spreads over all epochs).
-# The training rows themselves are compared by content (_data_digest), so a moved file still resumes
-# and an edited one does not.
-_RESUME_OPTIONS = ("hidden", "lr", "batch_size", "optimizer", "momentum", "weight_decay", "lr_schedule",
-                   "validation_fraction", "patience", "tol", "seed", "dtype", "dataset", "target",
-                   "test_size", "no_standardize")
+def _settings(args, est):
+    keys = ("data", "target", "dataset", "test", "test_size", "sep", "na_values", "features", "drop",
+            "categorical", "no_standardize", "hidden", "recipe", "momentum", "validation_fraction", "patience", "tol",
+            "seed", "dtype")
+    settings = {k: getattr(args, k) for k in keys}
+    settings.update(est.training_options())
+    return settings
 
 
-def _checkpointing(args, X, y):
-    """fit's `callback` and `resume` for --checkpoint FILE, --checkpoint-every K and --resume.
-
-    The checkpoint (see `checkpoint.py`) is written atomically every K epochs and after the last one,
-    so a run killed at any moment resumes from a whole checkpoint and ends with the weights of an
-    uninterrupted run, bit for bit (L-BFGS excepted: its memory restarts). The file is kept when the
-    run ends, so that a later --resume with a larger --epochs continues from it. The epoch at which
-    early stopping ends a run is not written: resuming from the checkpoint before it repeats the same
-    epochs and reaches the same stop.
-    """
-    from .. import checkpoint
-
-    if args.checkpoint is None:
-        if args.resume:
-            raise InputError("--resume needs --checkpoint FILE, the checkpoint to continue from")
-        return {}
-    if os.path.abspath(args.checkpoint) == os.path.abspath(args.out):
-        raise InputError(f"--checkpoint {args.checkpoint}: is also the --out file; the model would "
-                         f"overwrite the checkpoint")
-    config = {"command": "train",
-              "options": {k: getattr(args, k) for k in (*_RESUME_OPTIONS, "epochs", "data", "test")},
-              "data_sha256": _data_digest(X, y)}
-    resume = None
-    if args.resume:
-        if os.path.exists(args.checkpoint):
-            resume, saved = checkpoint.load_state(args.checkpoint)
-            _check_resumable(args, config, saved, resume, X, y)
-            print(f"resuming from {args.checkpoint} at epoch {resume.epoch}", file=sys.stderr)
-            if args.optimizer == "lbfgs":
-                print("note: L-BFGS restarts its memory when it resumes: the weights can differ from those "
-                      "of an uninterrupted run", file=sys.stderr)
-        else:
-            print(f"note: no checkpoint {args.checkpoint} yet: training from the start", file=sys.stderr)
-
-    def write(state):
-        if state.history.stop_reason:
-            return
-        if state.epoch % args.checkpoint_every == 0 or state.epoch == args.epochs:
-            try:
-                checkpoint.save_state(args.checkpoint, state, config)
-            except OSError as e:
-                raise InputError(f"cannot write the checkpoint {args.checkpoint}: {e.strerror or e}")
-
-    return {"callback": write, "resume": resume}
+def _data_line(args, table, frame, test_frame, pipe):
+    D = pipe[-1].n_features_in_
+    C = len(pipe[-1].classes_)
+    source = args.data or args.dataset
+    return (f"data      {source}: {len(frame)} train / {len(test_frame)} test rows, {len(table.features.columns)} "
+            f"columns -> D={D} features, C={C} classes, M={args.hidden}; columns:")
 
 
-def _check_resumable(args, config, saved, state, X, y):
-    """InputError naming the first setting in which this run differs from the checkpoint's run."""
-    where = f"--resume: the checkpoint {args.checkpoint}"
-    before, now = saved.get("options"), config["options"]
-    if saved.get("command") != "train" or not isinstance(before, dict) or "data_sha256" not in saved:
-        raise InputError(f"{where} does not record the settings of a `train` run; start afresh "
-                         f"without --resume")
-    for key in _RESUME_OPTIONS:
-        if key == "dataset" and args.data is not None or key == "test_size" and args.test is not None:
-            continue  # ignored by this run, so it cannot matter
-        if before.get(key) != now[key]:
-            raise InputError(f"{where} was written with {_option_text(key, before.get(key))}, this run has "
-                             f"{_option_text(key, now[key])}; resume with the settings of the checkpoint "
-                             f"(only --epochs may grow) or start afresh without --resume")
-    if args.lr_schedule == "cosine" and before.get("epochs") != args.epochs:
-        raise InputError(f"{where} was written with --epochs {before.get('epochs')}, this run has --epochs "
-                         f"{args.epochs}; the cosine schedule spreads over all epochs, so they must agree")
-    if state.epoch > args.epochs:
-        raise InputError(f"{where} is at epoch {state.epoch}, past this run's --epochs {args.epochs}")
-    if saved["data_sha256"] != config["data_sha256"]:
-        source = (before.get("data") or f"--dataset {before.get('dataset')}",
-                  now["data"] or f"--dataset {now['dataset']}")
-        if source[0] != source[1]:
-            what = f"was trained on {source[0]}, this run on {source[1]}"
-        elif before.get("test") != now["test"]:
-            what = f"was written with --test {before.get('test')}, this run has --test {now['test']}"
-        else:
-            what = f"was trained on other rows than {source[1]} holds now (the data changed since)"
-        raise InputError(f"{where} {what}; resume on the same data or start afresh without --resume")
-    W1, W2, _, W4 = state.params
-    fits = (W1.shape[0], W2.shape[0], str(W1.dtype)) == (X.shape[1], args.hidden, args.dtype)
-    if not fits or y.max() >= W4.shape[0]:
-        raise InputError(f"{where} holds a {W1.shape[0]}-{W2.shape[0]}-{W4.shape[0]} network of {W1.dtype}, "
-                         f"which does not fit this run's data and settings")
+def _test_place(args):
+    return args.test if args.test is not None else "the test split"
 
 
-def _option_text(key, value):
-    name = "--" + key.replace("_", "-")
-    if isinstance(value, bool):
-        return name if value else f"no {name}"
-    return f"no {name}" if value is None else f"{name} {value}"
-
-
-def _data_digest(X, y):
-    """SHA-256 of the training rows exactly as fit receives them (after the split, scaling and cast).
-
-    Hashed a block of rows at a time, from the arrays' own memory: no copy of the data set.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    for a in (X, np.asarray(y, dtype=np.int64)):
-        digest.update(f"{a.dtype.str}{a.shape}".encode())
-        rows = max(1, (1 << 20) // max(1, a[:1].nbytes))
-        for start in range(0, a.shape[0], rows):
-            digest.update(memoryview(np.ascontiguousarray(a[start:start + rows])).cast("B"))
-    return digest.hexdigest()
+def _recipe_text(recipe):
+    batch = "full batch" if recipe["batch_size"] is None else f"batch {recipe['batch_size']}"
+    return (f"{recipe['optimizer']}, lr {recipe['lr']:g}, {batch}, {recipe['lr_schedule']} schedule, "
+            f"weight decay {recipe['weight_decay']:g}, {recipe['max_iter']} epochs")

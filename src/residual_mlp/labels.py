@@ -1,0 +1,100 @@
+"""Labels as the user wrote them, and the class indices the network trains on.
+
+A model's classes are the sorted distinct labels of its training data (`classes_`). Labels read from
+a CSV file are texts, kept exactly as written: "01234", "1234", "5" and "5.0" are four classes. When
+the classes are texts and the labels given later are numbers (a user's `partial_fit(X, [1.5, 2.5])`
+on a model trained from a CSV file), a number stands for the one class whose text reads as that
+number, ``float(text) == number``; a number that matches no class, or several, is an error.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def class_index(classes, y):
+    """Class indices (N,) of the labels y in the sorted `classes`; ValueError for a label not among them."""
+    y = as_classes(classes, y)
+    index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)  # (N,)
+    unseen = classes[index] != y
+    if np.any(unseen):
+        raise ValueError(f"y holds labels {_first(np.unique(y[unseen]))} that are not among the classes "
+                         f"{_first(classes)}")
+    return index
+
+
+def as_classes(classes, y):
+    """y (N,) in the type of `classes`: numbers mapped to text classes by the rule above, else as given."""
+    classes, y = np.asarray(classes), np.asarray(y)
+    if _is_text(classes) and y.dtype.kind in "iufb":
+        return _numbers_to_texts(classes, y)
+    if _is_text(classes) and y.dtype.kind == "O":
+        return np.array([v if isinstance(v, str) else _number_text(classes, v) for v in y.tolist()], dtype=object)
+    if _is_text(classes):
+        return y.astype(object)
+    return y
+
+
+def _is_text(classes):
+    return classes.dtype.kind in "US" or (classes.dtype.kind == "O" and all(isinstance(c, str) for c in classes))
+
+
+def _class_numbers(classes):
+    """{number: class text} for the classes whose text reads as a number; None marks a number read twice."""
+    numbers = {}
+    for text in classes.tolist():
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        numbers[value] = None if value in numbers else text
+    return numbers
+
+
+def _numbers_to_texts(classes, y):
+    numbers = _class_numbers(classes)
+    out = np.empty(y.shape, dtype=object)
+    for value in np.unique(y):
+        out[y == value] = _lookup(numbers, value, classes)
+    return out
+
+
+def _number_text(classes, value):
+    return _lookup(_class_numbers(classes), value, classes)
+
+
+def _lookup(numbers, value, classes):
+    key = float(value)
+    if key not in numbers:
+        raise ValueError(f"label {value!r} is not among the classes {_first(classes)} (no class text reads as "
+                         f"that number)")
+    if numbers[key] is None:
+        texts = [c for c in classes.tolist() if _reads_as(c, key)]
+        raise ValueError(f"label {value!r} is ambiguous: the classes {texts} all read as that number; give "
+                         f"the label as text")
+    return numbers[key]
+
+
+def _reads_as(text, key):
+    try:
+        return float(text) == key
+    except ValueError:
+        return False
+
+
+def _first(values, limit=12):
+    values = list(np.asarray(values).tolist())
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return "[" + shown + (f", ... ({len(values)} in all)" if len(values) > limit else "") + "]"
+
+
+def looks_continuous(classes, n_rows):
+    """Whether distinct labels look like a measured quantity rather than classes: all numbers, and many of
+    them (more than 10 with fractions among them, or more than max(30, n_rows / 5))."""
+    numbers = []
+    for c in np.asarray(classes).tolist():
+        try:
+            numbers.append(float(c))
+        except (TypeError, ValueError):
+            return False
+    fractional = any(not float(v).is_integer() for v in numbers if v == v)
+    return (fractional and len(numbers) > 10) or len(numbers) > max(30, n_rows / 5)

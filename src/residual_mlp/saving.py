@@ -1,0 +1,260 @@
+"""Model files: a fitted pipeline (or bare estimator) and a JSON-able record, loaded without running code.
+
+Format version 2 is a skops.io file (a zip of JSON and .npy members): `load_model` reads it with an
+explicit list of trusted types (this package's `TableEncoder` and `ResidualMLPClassifier`, and the
+scikit-learn, NumPy and built-in types skops trusts by default), so loading a file never executes
+code it carries. The top level is a dict:
+
+    format           "residual_mlp.model"
+    format_version   2
+    model            the fitted sklearn Pipeline (columns -> classifier) or ResidualMLPClassifier
+    record           settings, results, the label column, the column roles, the package version
+
+Version 1 files (residual_mlp 0.1: a NumPy .npz archive, see `modelfile.py`) still load: their
+standardization becomes a fitted StandardScaler in front of the estimator.
+
+Files are written atomically (`atomic.write_atomic`): a reader sees the old file or the whole new one.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .atomic import write_atomic
+from .errors import InputError, short_reason
+
+FORMAT = "residual_mlp.model"
+FORMAT_VERSION = 2
+TRUSTED = ("residual_mlp.columns.TableEncoder", "residual_mlp.estimator.ResidualMLPClassifier", "numpy.dtype")
+MAX_FILE_BYTES = 1 << 34           # 16 GiB: refuse larger model files (and archives declaring more) unread
+MAX_RATIO = 1000                   # a member may not declare more than this times its compressed size
+
+
+@dataclass
+class ModelFile:
+    """A model file's content: the fitted `model` and its `record` (settings, results, roles, ...)."""
+
+    model: object
+    record: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+
+def save_model(model, path, record=None):
+    """Write a fitted Pipeline or ResidualMLPClassifier to `path` atomically (format version 2).
+
+    Parameters
+    ----------
+    model : sklearn.pipeline.Pipeline or ResidualMLPClassifier
+        Fitted. The estimator's optimizer state is not saved (a `partial_fit` after loading starts a
+        fresh optimizer state from the saved weights).
+    path : str or path-like
+    record : dict or None
+        JSON-able information kept beside the model (settings, results, ...).
+    """
+    import skops.io as sio
+
+    from . import __version__
+
+    model = _without_optimizer_state(model)
+    content = {"format": FORMAT, "format_version": FORMAT_VERSION,
+               "record": {**_plain(record or {}), "package_version": __version__}, "model": model}
+    write_atomic(path, sio.dumps(content))
+
+
+def load_model(path):
+    """The fitted Pipeline or ResidualMLPClassifier in a model file; InputError naming the file if damaged."""
+    return read_model_file(path).model
+
+
+def read_model_file(path) -> ModelFile:
+    """A model file's `ModelFile` (format 2, or format 1 converted); InputError naming the file for any fault."""
+    path = os.fspath(path)
+    _check_file(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [info.filename for info in archive.infolist()]
+            _check_members(path, archive)
+    except zipfile.BadZipFile:
+        raise InputError(f"{path}: not a residual_mlp model file (not a zip archive), or a truncated one") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the model file: {e.strerror or short_reason(e)}") from None
+    if "meta.npy" in names:  # format 1: a NumPy .npz archive
+        return _from_version_1(path)
+    if "schema.json" not in names:
+        raise InputError(f"{path}: not a residual_mlp model file")
+    import skops.io as sio
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        untrusted = sio.get_untrusted_types(data=raw)
+        unknown = [t for t in untrusted if t not in TRUSTED]
+        if unknown:
+            raise InputError(f"{path}: holds objects of type {', '.join(unknown[:3])}, which a residual_mlp model "
+                             f"file never holds; not loaded")
+        content = sio.loads(raw, trusted=list(untrusted))
+    except InputError:
+        raise
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the model file: {e.strerror or short_reason(e)}") from None
+    except Exception as e:  # any failure to parse an archive that opened is damage
+        raise InputError(f"{path}: damaged model file ({short_reason(e)})") from None
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise InputError(f"{path}: not a residual_mlp model file")
+    version = content.get("format_version")
+    if type(version) is not int or version < 1:
+        raise InputError(f"{path}: damaged model file: format version {version!r} is not valid")
+    if version > FORMAT_VERSION:
+        raise InputError(f"{path}: model file format version {version} is newer than this residual_mlp reads "
+                         f"(version {FORMAT_VERSION}); upgrade residual_mlp to read it")
+    record = content.get("record")
+    if not isinstance(record, dict):
+        raise InputError(f"{path}: damaged model file: its record is not a mapping")
+    model = content.get("model")
+    _check_model(path, model)
+    return ModelFile(model=model, record=record, format_version=version)
+
+
+def classifier_of(model):
+    """The ResidualMLPClassifier of a model (itself, or a pipeline's last step)."""
+    return model.steps[-1][1] if hasattr(model, "steps") else model
+
+
+def _check_model(path, model):
+    from sklearn.pipeline import Pipeline
+
+    from .estimator import ResidualMLPClassifier
+
+    last = classifier_of(model)
+    if not isinstance(model, (Pipeline, ResidualMLPClassifier)) or not isinstance(last, ResidualMLPClassifier):
+        raise InputError(f"{path}: damaged model file: it holds no fitted ResidualMLPClassifier")
+    params = getattr(last, "params_", None)
+    if params is None or len(params) != 4:
+        raise InputError(f"{path}: damaged model file: the classifier has no weights")
+    W1, W2, W3, W4 = params
+    D, M, C = W1.shape[0], W2.shape[0], W4.shape[0]
+    shapes = [getattr(W, "shape", None) for W in params]
+    if shapes != [(D, D), (M, D), (M, M), (C, M)] or len(getattr(last, "classes_", ())) != C:
+        raise InputError(f"{path}: damaged model file: the weights' shapes {shapes} do not fit together")
+    if not all(isinstance(W, np.ndarray) and W.dtype in (np.float32, np.float64) and np.isfinite(W).all()
+               for W in params):
+        raise InputError(f"{path}: damaged model file: the weights are not all finite float32/float64 numbers")
+
+
+def _check_file(path):
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such model file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a model file")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: not a regular file (a device, pipe or socket); a model file is a file")
+    if os.path.getsize(path) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: {os.path.getsize(path)} bytes, larger than any residual_mlp model file")
+
+
+def _check_members(path, archive):
+    """Refuse duplicate members and members that declare an implausible size, before decompressing any."""
+    seen, total = set(), 0
+    for info in archive.infolist():
+        if info.filename in seen:
+            raise InputError(f"{path}: damaged model file: the member {info.filename!r} appears twice")
+        seen.add(info.filename)
+        total += info.file_size
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1024) or total > MAX_FILE_BYTES:
+            raise InputError(f"{path}: damaged model file: the member {info.filename!r} declares {info.file_size} "
+                             f"bytes from {info.compress_size} compressed; not decompressed")
+
+
+def _from_version_1(path):
+    """A format-1 file (.npz) as a ModelFile: its scaling as a fitted StandardScaler before the estimator."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from . import modelfile
+    from .estimator import ResidualMLPClassifier
+
+    m = modelfile.load(path)
+    est = ResidualMLPClassifier(**_v1_parameters(m.settings))
+    est.params_ = m.params
+    est.classes_ = np.asarray(m.classes)
+    D = m.params.W1.shape[0]
+    est.n_features_in_ = D
+    est.loss_curve_ = [float(v) for v in m.results.get("loss_curve", [])]
+    est.n_iter_ = int(m.results.get("n_iter", m.results.get("epochs_run", len(est.loss_curve_))))
+    est.t_ = int(m.results.get("t", 0))
+    est.validation_scores_ = est.validation_loss_curve_ = est.best_validation_score_ = None
+    est.best_loss_ = min(est.loss_curve_) if est.loss_curve_ else None
+    est.stop_reason_ = str(m.results.get("stop_reason", ""))
+    names = None if m.feature_names is None else np.asarray(m.feature_names, dtype=object)
+    if m.mean is None:
+        if names is not None and m.settings.get("feature_names_in", True):
+            est.feature_names_in_ = names
+        model = est
+    else:
+        scaler = StandardScaler()
+        scaler.mean_, scaler.scale_ = m.mean.astype(np.float64), m.scale.astype(np.float64)
+        scaler.var_ = scaler.scale_ ** 2
+        scaler.n_features_in_, scaler.n_samples_seen_ = D, int(m.results.get("t", 0) or 1)
+        if names is not None:
+            scaler.feature_names_in_ = names
+        model = Pipeline([("scale", scaler), ("classifier", est)])
+    record = {"settings": m.settings, "results": m.results, "converted_from_format": 1}
+    if m.feature_names is not None:
+        record["features"] = list(m.feature_names)
+    return ModelFile(model=model, record=record, format_version=1)
+
+
+_V1_SETTINGS = {"hidden": "n_hidden", "epochs": "max_iter", "lr": "lr", "batch_size": "batch_size",
+                "optimizer": "optimizer", "momentum": "momentum", "weight_decay": "weight_decay",
+                "lr_schedule": "lr_schedule", "tol": "tol", "seed": "random_state"}
+
+
+def _v1_parameters(settings):
+    """Estimator parameters from a format-1 file's settings (the estimator's own names, or the CLI's)."""
+    from .estimator import ResidualMLPClassifier
+
+    names = ResidualMLPClassifier().get_params()
+    if settings.get("estimator"):
+        params = {k: v for k, v in settings.items() if k in names}
+    else:
+        params = {name: settings[key] for key, name in _V1_SETTINGS.items() if key in settings}
+    if isinstance(params.get("betas"), list):
+        params["betas"] = tuple(params["betas"])
+    params.setdefault("batch_size", None)     # format 1 wrote None for full batch
+    params["recipe"] = "default"
+    return params
+
+
+def _without_optimizer_state(model):
+    """A shallow copy of the model whose classifier holds no optimizer state (plain data only)."""
+    import copy
+
+    est = classifier_of(model)
+    if getattr(est, "_train_state", None) is None and not hasattr(est, "history_"):
+        return model
+    est = copy.copy(est)
+    for name in ("_train_state", "_state_optimizer", "history_"):
+        est.__dict__.pop(name, None)
+    if hasattr(model, "steps"):
+        model = copy.copy(model)
+        model.steps = [*model.steps[:-1], (model.steps[-1][0], est)]
+        return model
+    return est
+
+
+def _plain(value):
+    """A JSON-able copy of `value` (numpy scalars and arrays as Python numbers and lists)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
