@@ -8,7 +8,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from residual_mlp import ResidualMLPClassifier
 
 ESTIMATORS = [
-    ResidualMLPClassifier(n_hidden=16, max_iter=30, lr=1e-2),
+    ResidualMLPClassifier(n_hidden=16, max_iter=30, lr=1e-2, batch_size=None),
+    ResidualMLPClassifier(n_hidden=16, max_iter=30, optimizer="lbfgs", weight_decay=1e-3),
     ResidualMLPClassifier(n_hidden=16, max_iter=30, lr=1e-2, early_stopping=True, validation_fraction=0.2),
     ResidualMLPClassifier(n_hidden=16, max_iter=30, lr=1e-2, batch_size=8),
 ]
@@ -20,7 +21,8 @@ def expected_failed_checks(estimator):
         return {"check_sample_weight_equivalence_on_dense_data":
                 "the held-out validation set is drawn from the rows: a row repeated k times can land on "
                 "both sides of the split, a row of weight k on one side only, so the two fits differ"}
-    if estimator.batch_size is not None and estimator.batch_size < 15:
+    batch_size = estimator.training_options()["batch_size"]
+    if estimator.optimizer != "lbfgs" and batch_size is not None and batch_size < 15:
         return {"check_sample_weight_equivalence_on_dense_data":
                 "mini-batches of 8 rows: a row repeated k times spreads over several batches (and shifts "
                 "the others), a row of weight k sits in one, so the sequence of steps differs; with full "

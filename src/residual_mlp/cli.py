@@ -1,6 +1,7 @@
 """The `residual-mlp` command: one sub-command per module in `commands/`.
 
-Bad input of any kind ends with one line `error: ...` on stderr and exit status 2, never a traceback.
+Every failure ends with one line `error: ...` on stderr, never a traceback, and an exit status that says
+what happened (see `errors.py`): 2 bad input or options, 3 training diverged, 130 SIGINT, 143 SIGTERM.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import importlib
 import os
 import sys
 
-from .errors import InputError
+from .errors import EXIT_DIVERGED, EXIT_INPUT, EXIT_SIGINT, Diverged, InputError, Interrupted
 
 COMMANDS = ("train", "predict", "evaluate", "info", "gradcheck", "figures", "explain")
 
@@ -32,18 +33,29 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not argv:  # `residual-mlp` alone: the usage, not an error
+            parser.print_help()
+            return 0
+        args = parser.parse_args(argv)
         return args.run(args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
+    except Diverged as e:
+        print(f"error: {e}; nothing was saved", file=sys.stderr)
+        return EXIT_DIVERGED
+    except Interrupted as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.status
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_SIGINT
     except MemoryError as e:  # e.g. --hidden far too large for this machine
         print(f"error: out of memory{': ' + str(e) if str(e) else ''}; try smaller sizes", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
     except BrokenPipeError:
         # The reader went away (`residual-mlp predict ... | head`): stop quietly, as Unix tools do.
         try:  # Python flushes stdout at exit, which would raise again: point it at /dev/null

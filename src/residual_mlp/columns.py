@@ -33,7 +33,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .errors import InputError
 
@@ -137,6 +137,9 @@ class TableEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "transformer_")
         frame = as_frame(X, self.feature_names_in_)
+        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {frame.shape[1]} features, but TableEncoder is expecting "
+                             f"{self.n_features_in_} features as input")
         columns = [str(c) for c in frame.columns]
         for name in self.input_columns_:
             check_column(name, columns, "the model's features")
@@ -190,11 +193,11 @@ class TableEncoder(TransformerMixin, BaseEstimator):
 def as_frame(X, names=None):
     """A DataFrame of X: itself, or an array's columns named by `names` (default "x0", "x1", ...)."""
     if isinstance(X, pd.DataFrame):
+        if X.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
         return X
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise InputError(f"expected a table of shape (N, D), got an array of shape {X.shape}")
-    if names is None or len(names) != X.shape[1]:
+    X = check_array(X, dtype=None, ensure_all_finite="allow-nan")  # 2-D, not sparse, not complex, not empty
+    if names is None or len(names) != X.shape[1]:  # an array of another width: named by position
         names = [f"x{j}" for j in range(X.shape[1])]
     return pd.DataFrame(X, columns=[str(n) for n in names])
 
@@ -281,7 +284,7 @@ def _as_dates(column):
 
 def _date_parts(dates):
     """The parts a date column is expanded into: hour and minute only where some value has a time."""
-    parts = ["year", "month", "day", "dayofweek"]
+    parts = ["year", "month", "day", "day_of_week"]
     valid = dates.dropna()
     if len(valid) and ((valid.dt.hour != 0) | (valid.dt.minute != 0)).any():
         parts += list(_TIME_PARTS)

@@ -560,7 +560,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         # The weights as a plain tuple of arrays, so that a model file holds no class of this package
         # but the estimator itself; the optimizer state is kept for pickling, dropped by save_model.
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives the instance's own dict
         if isinstance(state.get("params_"), model.Params):
             state["params_"] = tuple(state["params_"])
         return state
