@@ -1,0 +1,46 @@
+"""Labels stay what they were: texts are never merged, numbers map to texts by one documented rule."""
+import numpy as np
+import pytest
+
+from residual_mlp import ResidualMLPClassifier
+from residual_mlp.labels import as_classes, class_index, looks_continuous
+
+
+def test_texts_that_read_as_the_same_number_stay_distinct_classes():
+    texts = np.array(["01234", "1234", "5", "5.0", "12345678901234567890", "12345678901234567891", "١"],
+                     dtype=object)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(70, 3))
+    y = np.repeat(texts, 10)
+    est = ResidualMLPClassifier(n_hidden=8, max_iter=2, random_state=0).fit(X, y)
+    assert sorted(est.classes_.tolist()) == sorted(texts.tolist())
+    assert len(est.classes_) == 7
+    assert all(type(label) is str for label in est.predict(X))
+
+
+def test_numbers_map_to_the_one_class_whose_text_reads_as_that_number():
+    classes = np.array(["1.5", "2.5", "3.5"], dtype=object)
+    np.testing.assert_array_equal(as_classes(classes, np.array([2.5, 1.5])), ["2.5", "1.5"])
+    np.testing.assert_array_equal(class_index(classes, np.array([3.5, 1.5, 2.5])), [2, 0, 1])
+    with pytest.raises(ValueError, match="4.5"):
+        class_index(classes, np.array([4.5]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        class_index(np.array(["5", "5.0", "x"], dtype=object), np.array([5]))
+
+
+def test_a_model_with_text_classes_continues_training_on_numeric_labels():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4))
+    y_text = np.array(["1.5", "2.5", "3.5"], dtype=object)[np.arange(60) % 3]
+    est = ResidualMLPClassifier(n_hidden=8, max_iter=3, random_state=0).fit(X, y_text)
+    y_numbers = np.array([1.5, 2.5, 3.5])[np.arange(60) % 3]
+    est.partial_fit(X, y_numbers)                       # was: "Unknown label type: continuous"
+    est.set_params(warm_start=True).fit(X, y_numbers)
+    assert est.score(X, y_numbers) == est.score(X, y_text)
+    assert est.n_iter_ == 3 + 1 + 3
+
+
+def test_continuous_targets_are_recognised():
+    assert looks_continuous(np.linspace(0, 1, 50).astype(str), 50)
+    assert not looks_continuous(np.arange(10).astype(str), 1797)
+    assert not looks_continuous(np.array(["a", "b"]), 10)

@@ -1,0 +1,138 @@
+"""Model files (format 2): the whole fitted pipeline, read back without running code; format 1 still loads."""
+import fractions
+import os
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+import residual_mlp as rm
+from residual_mlp import modelfile
+from residual_mlp.errors import InputError
+from residual_mlp.saving import FORMAT, _without_optimizer_state, read_model_file
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    n = 90
+    frame = pd.DataFrame({"x": rng.normal(size=n), "y": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+                          "colour": rng.choice(["red", "green", "blue"], n)})
+    labels = np.array(["01", "1", "b"], dtype=object)[(frame["x"] > 0).astype(int) + (frame["colour"] == "red")]
+    return rm.make_pipeline(n_hidden=16, random_state=0).fit(frame, labels), frame
+
+
+def test_a_pipeline_round_trips_with_its_record(tmp_path, fitted):
+    pipe, frame = fitted
+    path = tmp_path / "m.skops"
+    rm.save_model(pipe, path, {"settings": {"lr": 0.003, "note": np.float64(1.5)}})
+    loaded = read_model_file(path)
+    assert loaded.record["settings"] == {"lr": 0.003, "note": 1.5}
+    np.testing.assert_array_equal(loaded.model.predict_proba(frame), pipe.predict_proba(frame))
+    assert loaded.model.predict(frame).tolist() == pipe.predict(frame).tolist()
+    # the optimizer state stays out of the file, and the fitted model in memory keeps it
+    assert not hasattr(loaded.model[-1], "_train_state")
+    assert pipe[-1]._train_state is not None
+
+
+def test_a_bare_estimator_round_trips_and_load_names_the_right_loader(tmp_path, fitted):
+    pipe, frame = fitted
+    est = pipe[-1]
+    est.save(tmp_path / "est.skops")
+    again = rm.ResidualMLPClassifier.load(tmp_path / "est.skops")
+    X = pipe[0].transform(frame)
+    np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
+    rm.save_model(pipe, tmp_path / "pipe.skops")
+    with pytest.raises(InputError, match=r"pipe\.skops.*residual_mlp\.load_model"):
+        rm.ResidualMLPClassifier.load(tmp_path / "pipe.skops")
+
+
+def test_format_1_files_still_load_with_their_scaling(tmp_path):
+    rng = np.random.default_rng(3)
+    params = rm.init_params(4, 8, 3, seed=1)
+    mean, scale = rng.normal(size=4), rng.uniform(0.5, 2, size=4)
+    path = tmp_path / "old.npz"
+    modelfile.save(path, modelfile.Model(params, np.array(["a", "b", "c"]), ["p", "q", "r", "s"], mean, scale,
+                                         {"hidden": 8, "lr": 0.1, "epochs": 5, "optimizer": "gd"}, {}))
+    old = modelfile.load(path)
+    X = rng.normal(size=(20, 4))
+    loaded = read_model_file(path)
+    assert loaded.format_version == 1
+    frame = pd.DataFrame(X, columns=["p", "q", "r", "s"])
+    np.testing.assert_array_equal(loaded.model.predict(frame), old.predict(X))
+    np.testing.assert_allclose(loaded.model.predict_proba(frame), old.predict_proba(X), rtol=0, atol=1e-15)
+    assert loaded.model[-1].get_params()["optimizer"] == "gd"
+
+
+def _write_skops(path, content):
+    path.write_bytes(sio.dumps(content))
+
+
+def test_a_file_from_a_newer_version_is_refused(tmp_path, fitted):
+    plain = _without_optimizer_state(fitted[0])
+    _write_skops(tmp_path / "new.skops", {"format": FORMAT, "format_version": 99, "record": {}, "model": plain})
+    with pytest.raises(InputError, match="format version 99 is newer"):
+        rm.load_model(tmp_path / "new.skops")
+
+
+def test_a_file_holding_other_types_is_not_loaded(tmp_path):
+    _write_skops(tmp_path / "odd.skops", {"format": FORMAT, "format_version": 2, "record": {},
+                                          "model": fractions.Fraction(1, 3)})
+    with pytest.raises(InputError, match="fractions.Fraction.*not loaded"):
+        rm.load_model(tmp_path / "odd.skops")
+
+
+def test_a_skops_file_of_something_else_is_not_a_model(tmp_path):
+    _write_skops(tmp_path / "other.skops", {"a": 1})
+    with pytest.raises(InputError, match="not a residual_mlp model file"):
+        rm.load_model(tmp_path / "other.skops")
+
+
+def test_duplicate_members_are_refused(tmp_path, fitted):
+    path = tmp_path / "dup.skops"
+    rm.save_model(fitted[0], path)
+    with zipfile.ZipFile(path) as z:
+        name = z.namelist()[0]
+        first = z.read(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(path, "a") as z:
+            z.writestr(name, first)
+    with pytest.raises(InputError, match="appears twice"):
+        rm.load_model(path)
+
+
+def test_a_member_declaring_gigabytes_is_refused_before_decompression(tmp_path):
+    path = tmp_path / "bomb.skops"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open("schema.json", "w", force_zip64=True) as f:
+            block = b"\0" * (1 << 20)
+            for _ in range(64):        # 64 MiB of zeros compress to about 64 KiB
+                f.write(block)
+    assert os.path.getsize(path) < 1 << 20
+    with pytest.raises(InputError, match="declares"):
+        rm.load_model(path)
+
+
+@pytest.mark.parametrize("text", [b"", b"not a zip at all", b"PK\x03\x04 truncated"])
+def test_files_that_are_no_archive_are_refused(tmp_path, text):
+    path = tmp_path / "m.skops"
+    path.write_bytes(text)
+    with pytest.raises(InputError, match="m.skops"):
+        rm.load_model(path)
+
+
+def test_non_regular_files_are_refused_unread(tmp_path):
+    with pytest.raises(InputError, match="not a regular file"):
+        rm.load_model("/dev/zero")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        rm.load_model(fifo)
+    with pytest.raises(InputError, match="no such model file"):
+        rm.load_model(tmp_path / "absent.skops")
+    with pytest.raises(InputError, match="is a directory"):
+        rm.load_model(tmp_path)
