@@ -35,7 +35,7 @@ def add_arguments(parser):
     source.add_argument("--target", metavar="NAME", help="the label column (default: the last column)")
     source.add_argument("--dataset", default="digits", choices=data.DATASETS,
                         help="a data set that scikit-learn bundles, used when --data is not given (default: digits)")
-    source.add_argument("--test", metavar="FILE", help="held-out test table, same columns as --data")
+    source.add_argument("--test", metavar="FILE", help="held-out test table, same columns as --data (default: none; a --test-size split)")
     source.add_argument("--test-size", type=options.fraction, default=0.2, metavar="F",
                         help="fraction held out (stratified) for testing when --test is not given (default: 0.2)")
     options.add_table_options(source)
@@ -93,8 +93,9 @@ def add_arguments(parser):
                      help="write the whole training state to this file as training goes (default: none)")
     out.add_argument("--checkpoint-every", type=options.positive_int, default=10, metavar="K",
                      help="write the checkpoint every K epochs (default: 10)")
-    out.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    out.add_argument("--resume", action="store_true",
+                     help="continue from --checkpoint if it exists (default: start afresh)")
+    out.add_argument("--quiet", action="store_true", help="no progress bar (default: a progress bar on a terminal)")
 
 
 def classifier_params(args):

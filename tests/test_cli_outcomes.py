@@ -1,0 +1,139 @@
+"""`train`'s exit status tells the truth, and only a run that succeeded touches its outputs.
+
+0 trained and saved; 2 bad input; 3 diverged; 130 SIGINT; 143 SIGTERM. A diverged, interrupted or
+failed run leaves every existing output byte for byte; --max-time ends a run cleanly with status 0.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from residual_mlp import cli, load_model
+from residual_mlp.errors import EXIT_DIVERGED, EXIT_INPUT, EXIT_SIGINT, EXIT_SIGTERM
+
+OLD = b"an existing model the user wants to keep"
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame(rng.normal(size=(n, 5)), columns=[f"f{i}" for i in range(5)])
+    frame["label"] = np.where(frame["f0"] + frame["f1"] > 0, "yes", "no")
+    path = tmp_path_factory.mktemp("outcomes") / "table.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def existing(tmp_path, name="model.skops"):
+    path = tmp_path / name
+    path.write_bytes(OLD)
+    return path
+
+
+def main(capsys, *argv):
+    status = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_a_diverged_run_exits_3_and_keeps_the_model(tmp_path, capsys, table):
+    out = existing(tmp_path)
+    status, _, err = main(capsys, "train", "--data", table, "--out", out, "--recipe", "seed", "--lr", "50",
+                          "--no-standardize", "--quiet")
+    assert status == EXIT_DIVERGED
+    assert out.read_bytes() == OLD
+    assert err.count("\n") == 1 and "diverged" in err and "--lr" in err and "Warning" not in err
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys, table):
+    checkpoint = tmp_path / "run.ckpt"
+    status, _, _ = main(capsys, "train", "--data", table, "--out", tmp_path / "m.skops", "--recipe", "seed",
+                        "--lr", "50", "--no-standardize", "--checkpoint", checkpoint, "--checkpoint-every", "1",
+                        "--quiet")
+    assert status == EXIT_DIVERGED
+    assert not (tmp_path / "m.skops").exists()
+    from residual_mlp import checkpoint as ckpt
+    state, _ = ckpt.load_state(checkpoint)
+    loss = state.history.loss
+    assert all(np.isfinite(loss)) and max(loss) <= 10 * loss[0]
+
+
+def test_a_failing_plot_leaves_the_model_untouched(tmp_path, capsys, table, monkeypatch):
+    from residual_mlp import plots
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plots, "save_figure", broken)
+    out = existing(tmp_path)
+    status, _, err = main(capsys, "train", "--data", table, "--out", out, "--plot", tmp_path / "curves.png",
+                          "--quiet")
+    assert status == EXIT_INPUT and "No space left" in err
+    assert out.read_bytes() == OLD
+    assert not (tmp_path / "curves.png").exists()
+    assert [p for p in os.listdir(tmp_path) if p.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/stdout", "read-only"])
+def test_outputs_that_are_not_writable_regular_files_are_refused(tmp_path, capsys, table, kind):
+    out = tmp_path / "model.skops"
+    if kind == "fifo":
+        os.mkfifo(out)
+    elif kind == "read-only":
+        out.write_bytes(OLD)
+        out.chmod(0o444)
+    else:
+        os.symlink("/dev/stdout", out)
+    status, _, err = main(capsys, "train", "--data", table, "--out", out, "--quiet")
+    assert status == EXIT_INPUT and err.startswith("error: --out") and err.count("\n") == 1
+    if kind == "read-only":
+        assert out.read_bytes() == OLD
+
+
+def test_max_time_ends_training_cleanly_and_saves(tmp_path, capsys, table):
+    out = tmp_path / "m.skops"
+    status, stdout, err = main(capsys, "train", "--data", table, "--out", out, "--epochs", "100000",
+                               "--max-time", "0.5", "--quiet")
+    assert status == 0, err
+    assert "stopped" in stdout
+    assert 0 < load_model(out)[-1].n_iter_ < 100000
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, EXIT_SIGINT), (signal.SIGTERM, EXIT_SIGTERM)])
+def test_signals_exit_with_their_status_and_keep_the_model(tmp_path, table, signum, status):
+    out = existing(tmp_path)
+    checkpoint = tmp_path / "run.ckpt"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "residual_mlp", "train", "--data", str(table), "--out", str(out), "--epochs",
+         "100000", "--checkpoint", str(checkpoint), "--checkpoint-every", "1", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert checkpoint.exists(), process.communicate()
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == status, err
+    assert out.read_bytes() == OLD
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_help_shows_every_default_and_train_shows_the_next_commands(tmp_path, capsys, table):
+    parser = cli.build_parser()
+    for action in parser._subparsers._group_actions[0].choices["train"]._actions:
+        if action.option_strings and action.help and action.dest not in ("help", "resume", "quiet"):
+            assert "default" in action.help, action.option_strings
+    status, out, _ = main(capsys, "train", "--data", table, "--out", tmp_path / "m.skops", "--quiet")
+    assert status == 0
+    assert f"residual-mlp predict --model {tmp_path / 'm.skops'} --data {table}" in out
+
+
+def test_the_command_alone_prints_its_usage():
+    result = subprocess.run([sys.executable, "-m", "residual_mlp"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("usage: residual-mlp")
