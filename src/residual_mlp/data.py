@@ -370,6 +370,13 @@ class _Columns:
         return frame[order], label_column, missing
 
 
+def _release_arrow_memory():
+    """Hand the memory Arrow's allocator keeps for reuse back to the system (tens of MB after a read)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def _keep_rows(X, keep):
     """X[:len(keep)] = X[keep], in place, block by block (keep is increasing, so keep[k] >= k and no
     row is overwritten before it is read)."""
@@ -448,6 +455,7 @@ class _Csv:
 
     def __init__(self, path, sep, na_values):
         self.path = path
+        self.block_bytes = BLOCK_BYTES   # grows when one record is longer
         ext, self.compression = _extension(path)
         self.na_values = list(NA_VALUES if na_values is None else na_values)
         if sep is not None and (len(sep) != 1 or sep in "\"\r\n"):
@@ -483,7 +491,7 @@ class _Csv:
         except (csv.Error, StopIteration) as e:
             raise InputError(f"{path}, line 1: cannot read the header row: {short_reason(e)}") from None
         self.header_lines = reader.line_num
-        if not any(cell.strip() for cell in header):
+        if len(header) < 2 and not "".join(header).strip():
             raise InputError(f"{path}, line 1: the header row is empty; a CSV file starts with a header row "
                              f"naming its columns")
         # pandas' names for empty header cells (the unnamed index column that DataFrame.to_csv writes)
@@ -495,6 +503,14 @@ class _Csv:
 
     def _sample(self):
         """(the first bytes of the (decompressed) file, whether that is all of it)."""
+        import pyarrow as pa
+
+        try:
+            return self._read_sample()
+        except (pa.ArrowException, *_READ_ERRORS) as e:
+            raise InputError(f"{self.path}: cannot read it: {short_reason(e)}") from None
+
+    def _read_sample(self):
         with self._open() as f:
             sample = f.read(SNIFF_BYTES)
             while sample.count(b"\n") <= SNIFF_LINES and len(sample) < 64 * SNIFF_BYTES:
@@ -555,7 +571,10 @@ class _Csv:
                     on_batch(batch)
                 return types
             except _Widen as widen:
-                types[widen.name] = widen.wider
+                if widen.name is None:   # a record longer than a block
+                    self.block_bytes *= 4
+                else:
+                    types[widen.name] = widen.wider
 
     def batches(self, types, include=None):
         """Generator: the schema, then each record batch of the file read with these column types
@@ -574,7 +593,7 @@ class _Csv:
         try:
             reader = pc.open_csv(
                 stream,
-                read_options=pc.ReadOptions(block_size=BLOCK_BYTES, use_threads=False, encoding=self.encoding,
+                read_options=pc.ReadOptions(block_size=self.block_bytes, use_threads=False, encoding=self.encoding,
                                             column_names=self.names, skip_rows=self.header_lines),
                 parse_options=pc.ParseOptions(delimiter=self.sep, newlines_in_values=True, ignore_empty_lines=True,
                                               invalid_row_handler=invalid_row),
@@ -600,6 +619,8 @@ class _Csv:
         """What an ArrowInvalid means: _Widen (a column to read again wider) or an InputError."""
 
         message = str(e)
+        if "straddl" in message and self.block_bytes < (1 << 31):
+            return _Widen(None, None)
         if bad_rows:
             row = bad_rows[0]
             where = f"row {row.number - self.header_lines}" if row.number is not None else "a row"
@@ -694,6 +715,8 @@ def _read_csv(path, target, sep, na_values, labels):
     label = target if labels else None
     frame, label_column, missing = columns.finish(label)
     label_values = None if label is None else _label_texts(label_column)
+    del label_column
+    _release_arrow_memory()
     n_dropped = 0 if missing is None else int(missing.sum())
     return _finish(path, frame, label_values, missing, target, source.sep, n_dropped)
 
@@ -734,7 +757,7 @@ def _iter_csv(path, sep, na_values, block_rows):
 
 
 class _Widen(Exception):
-    """A CSV column to read again with a wider type."""
+    """A CSV column to read again with a wider type (name None: read again in larger blocks)."""
 
     def __init__(self, name, wider):
         super().__init__(name)
