@@ -150,6 +150,13 @@ def test_small_blocks_give_the_same_table(tmp_path, monkeypatch, block_bytes):
     assert table.labels.tolist() == labels.tolist()
 
 
+def test_a_record_longer_than_a_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "BLOCK_BYTES", 64)
+    long = "x" * 5000
+    table = data.read_table(write(tmp_path / "d.csv", f"a,y\n1,{long}\n2,{long}\n3,b\n"))
+    assert table.labels.tolist() == [long, long, "b"] and table.features["a"].tolist() == [1, 2, 3]
+
+
 def test_a_column_whose_type_changes_in_a_later_block_is_read_wider(tmp_path, monkeypatch):
     n = 300
     ints = [str(j) for j in range(n)]

@@ -273,7 +273,7 @@ def _choose_target(path, names, target, labels, index_columns=()):
     return target
 
 
-def _finish(path, frame, label_values, missing, target, sep, n_dropped):
+def _finish(path, frame, label_values, target, sep, n_dropped):
     """The Table, once every row with a missing label is gone; InputError when none is left."""
     if label_values is not None and len(label_values) == 0 and n_dropped:
         raise InputError(f"{path}, column {target!r}: every label is missing ({_count(n_dropped, 'row')}); "
@@ -469,7 +469,7 @@ class _Csv:
             self.encoding, decoder = "utf-16", "utf-16"
         else:
             self.encoding, decoder = "utf8", "utf-8-sig"
-            if b"\x00" in sample:
+            if b"\x00" in sample:   # looked for in the first SNIFF_BYTES: what a binary file shows at once
                 line = sample.count(b"\n", 0, sample.index(b"\x00")) + 1
                 raise InputError(f"{path}, line {line}: a NUL byte; this is not a text (CSV) file (a compressed "
                                  f"file needs its extension: .gz, .bz2, .zst, .xz)")
@@ -702,12 +702,14 @@ def _wider(kind):
 
 
 def _read_csv(path, target, sep, na_values, labels):
+    import pyarrow as pa
+
     source = _Csv(path, sep, na_values)
     source.single_column(labels)
     names = source.names
     target = _choose_target(path, names, target, labels)
     include = names if labels or target is None else [name for name in names if name != target]
-    types = {target: _string()} if labels else {}
+    types = {target: pa.string()} if labels else {}   # labels stay the text written
     columns = _Columns(source.rows_hint)
     source.scan(types, include, columns.reset, columns.add)
     if columns.n == 0:
@@ -718,7 +720,7 @@ def _read_csv(path, target, sep, na_values, labels):
     del label_column
     _release_arrow_memory()
     n_dropped = 0 if missing is None else int(missing.sum())
-    return _finish(path, frame, label_values, missing, target, source.sep, n_dropped)
+    return _finish(path, frame, label_values, target, source.sep, n_dropped)
 
 
 def _iter_csv(path, sep, na_values, block_rows):
@@ -762,12 +764,6 @@ class _Widen(Exception):
     def __init__(self, name, wider):
         super().__init__(name)
         self.name, self.wider = name, wider
-
-
-def _string():
-    import pyarrow as pa
-
-    return pa.string()
 
 
 # NPZ
@@ -955,7 +951,7 @@ def _read_parquet(path, target, labels):
     frame, label_column, missing = columns.finish(label)
     label_values = None if label is None else _label_values(path, label_column, target)
     n_dropped = 0 if missing is None else int(missing.sum())
-    return _finish(path, frame, label_values, missing, target, None, n_dropped)
+    return _finish(path, frame, label_values, target, None, n_dropped)
 
 
 def _plain_type(kind):
