@@ -1,10 +1,6 @@
-"""data.py: reading CSV, NPZ and Parquet tables in blocks, labels, the split and the scaling."""
-import subprocess
-import sys
+"""data.py: labels, the split and the scaling (reading tables: test_reader.py)."""
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from sklearn.model_selection import train_test_split
 
@@ -12,208 +8,9 @@ from residual_mlp import data
 from residual_mlp.errors import InputError
 
 
-def write(path, text):
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def random_table(N=40, D=3, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(N, D)).round(4), rng.integers(0, 3, N)
-
-
-def csv_text(X, labels, names=None, target="y"):
-    names = names or [f"f{j}" for j in range(X.shape[1])]
-    lines = [",".join([*names, target])]
-    lines += [",".join([*(repr(v) for v in row), str(label)]) for row, label in zip(X.tolist(), labels)]
-    return "\n".join(lines) + "\n"
-
-
-# CSV
-
-
-def test_csv_values_names_and_integer_labels(tmp_path):
-    X, y = random_table()
-    got, labels, names = data.load_table(write(tmp_path / "d.csv", csv_text(X, y)))
-    np.testing.assert_array_equal(got, X)
-    assert got.dtype == np.float64 and got.flags.c_contiguous
-    assert labels.dtype.kind == "i"
-    np.testing.assert_array_equal(labels, y)
-    assert names == ["f0", "f1", "f2"]
-
-
-def test_csv_labels_are_floats_when_some_are_not_integers_and_text_otherwise(tmp_path):
-    _, labels, _ = data.load_table(write(tmp_path / "a.csv", "a,y\n1,1\n2,2.5\n3,1.0\n"))
-    assert labels.dtype == np.float64 and labels.tolist() == [1.0, 2.5, 1.0]
-    _, labels, _ = data.load_table(write(tmp_path / "b.csv", "a,y\n1,cat\n2, dog \n3,7\n"))
-    assert labels.dtype.kind == "U" and labels.tolist() == ["cat", "dog", "7"]
-
-
-def test_csv_target_column_in_the_middle_and_quoted_fields(tmp_path):
-    text = ('"size, cm",label,"weight"\r\n'
-            '1.5,"a, b",2\r\n'
-            '\r\n'                           # a blank line is skipped
-            '3,"say ""hi""\nthere",4\r\n'    # a quoted label with a quote and a line break
-            '5,c,6')                         # no line break at the end
-    X, labels, names = data.load_table(write(tmp_path / "q.csv", text), target="label")
-    np.testing.assert_array_equal(X, [[1.5, 2], [3, 4], [5, 6]])
-    assert labels.tolist() == ["a, b", 'say "hi"\nthere', "c"]
-    assert names == ["size, cm", "weight"]
-
-
-def test_csv_with_a_byte_order_mark_and_tab_separated(tmp_path):
-    path = tmp_path / "bom.csv"
-    path.write_bytes("\ufeffa,b,y\n1,2,x\n3,4,z\n".encode("utf-8"))
-    X, labels, names = data.load_table(path)
-    assert names == ["a", "b"] and X.tolist() == [[1, 2], [3, 4]]
-    X, labels, names = data.load_table(write(tmp_path / "t.tsv", "a\tb\ty\n1\t2\tx\n3\t4\tz\n"))
-    assert names == ["a", "b"] and labels.tolist() == ["x", "z"]
-
-
-@pytest.mark.parametrize("block_bytes", [7, 64, 1000])
-def test_csv_read_in_small_blocks_is_the_same_table(tmp_path, monkeypatch, block_bytes):
-    X, y = random_table(N=120, D=4, seed=block_bytes)
-    labels = np.array(["x", 'q"uo"te', "line\nbreak", "comma,"])[y % 4]
-    quoted = ['"' + s.replace('"', '""') + '"' for s in labels]
-    path = write(tmp_path / "d.csv", csv_text(X, quoted))
-    monkeypatch.setattr(data, "BLOCK_BYTES", block_bytes)
-    got, got_labels, _ = data.load_table(path)
-    np.testing.assert_array_equal(got, X)
-    np.testing.assert_array_equal(got_labels, labels)
-
-
-def test_csv_errors_in_a_later_block_name_the_right_row_and_line(tmp_path, monkeypatch):
-    X, y = random_table(N=60)
-    lines = csv_text(X, y).splitlines()
-    lines[37] = lines[37].replace(lines[37].split(",")[1], "oops", 1)   # data row 37, column f1
-    path = write(tmp_path / "d.csv", "\n".join(lines) + "\n")
-    monkeypatch.setattr(data, "BLOCK_BYTES", 100)
-    with pytest.raises(InputError) as e:
-        data.load_table(path)
-    assert str(e.value) == f"{path}, row 37 (line 38), column 'f1': 'oops' is not a number"
-    lines[37] = lines[37].replace("oops", "nan")
-    write(path, "\n".join(lines) + "\n")
-    with pytest.raises(InputError, match=r"row 37 \(line 38\), column 'f1': NaN"):
-        data.load_table(path)
-
-
-MEMORY_SCRIPT = """
-import sys
-import sklearn.model_selection
-from residual_mlp import data
-
-def status(key):  # this process's own figures: ru_maxrss would carry the parent's over fork and exec
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(key)) * 1024
-
-data.BLOCK_BYTES = 1 << 18
-before = status("VmRSS")
-X, labels, _ = data.load_table(sys.argv[1])
-classes, y = data.encode_labels(labels)
-X, X_test, y, y_test = data.split(X, y, 0.2, 0, overwrite=True)
-mean, scale = data.standardization(X)
-data.standardize(X, mean, scale)
-data.standardize(X_test, mean, scale)
-print(status("VmHWM") - before)
-"""
-
-
-def test_the_train_data_path_peaks_near_the_size_of_the_matrix(tmp_path):
-    """Read, split and scale a CSV as `train` does: the peak resident memory they add stays well
-    below two feature matrices (blocks go straight into one array, the split and scaling work in
-    place). A fresh process, so that nothing else has raised its high-water mark."""
-    X, y = random_table(N=25_000, D=64)
-    path = write(tmp_path / "big.csv", csv_text(X, y))
-    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path)], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    ratio = int(done.stdout) / X.nbytes
-    assert ratio < 1.7, ratio
-
-
-# NPZ and Parquet
-
-
-def test_npz_in_blocks_with_any_numeric_dtype_and_layout(tmp_path, monkeypatch):
-    X, y = random_table(N=50, D=3)
-    monkeypatch.setattr(data, "BLOCK_BYTES", 40)   # two rows of float64 per block
-    for name, stored in (("c", X), ("f", np.asfortranarray(X)), ("i", (X * 100).astype(np.int16))):
-        path = tmp_path / f"{name}.npz"
-        np.savez_compressed(path, X=stored, y=y[:, None])
-        got, labels, names = data.load_table(path)
-        np.testing.assert_array_equal(got, stored.astype(np.float64))
-        np.testing.assert_array_equal(labels, y)
-        assert names is None
-
-
-def test_parquet_in_batches_with_text_and_dictionary_columns(tmp_path, monkeypatch):
-    X, y = random_table(N=30)
-    species = np.array(["setosa", "versicolor", "virginica"])[y]
-    table = pa.table({"f0": X[:, 0], "f1": pa.array([repr(v) for v in X[:, 1].tolist()]),
-                      "f2": (X[:, 2] * 10).round().astype(np.int32),
-                      "species": pa.array(species).dictionary_encode()})
-    pq.write_table(table, tmp_path / "d.parquet", row_group_size=7)
-    monkeypatch.setattr(data, "BLOCK_ROWS", 4)
-    got, labels, names = data.load_table(tmp_path / "d.parquet")
-    np.testing.assert_array_equal(got, np.column_stack([X[:, 0], X[:, 1], (X[:, 2] * 10).round()]))
-    np.testing.assert_array_equal(labels, species)
-    assert names == ["f0", "f1", "f2"]
-
-
-def test_parquet_problems_name_row_and_column(tmp_path):
-    pq.write_table(pa.table({"a": [1.0, None, 3.0], "y": [0, 1, 0]}), tmp_path / "null.parquet")
-    with pytest.raises(InputError, match=r"null.parquet, row 2, column 'a': a missing value"):
-        data.load_table(tmp_path / "null.parquet")
-    pq.write_table(pa.table({"a": ["1", "2", "x"], "y": [0, 1, 0]}), tmp_path / "text.parquet")
-    with pytest.raises(InputError, match=r"text.parquet, row 3, column 'a': 'x' is not a number"):
-        data.load_table(tmp_path / "text.parquet")
-
-
-def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
-    pq.write_table(pa.table({"a": [1.0, 2.0], "y": [0, 1]}), tmp_path / "d.parquet")
-    monkeypatch.setitem(sys.modules, "pyarrow", None)
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    with pytest.raises(InputError, match=r"d.parquet: reading Parquet files needs pyarrow: pip install "
-                                         r"'residual_mlp\[parquet\]'"):
-        data.load_table(tmp_path / "d.parquet")
-
-
-# Choosing columns for a model
-
-
-def test_columns_are_matched_by_name_and_the_label_column_is_skipped(tmp_path):
-    path = write(tmp_path / "d.csv", "c,label,a,b\n3,x,1,2\n6,y,4,5\n")
-    with data.open_table(path, features=["a", "b", "c"], n_features=3, labels=False) as table:
-        blocks = list(table.blocks())
-    assert table.names == ["a", "b", "c"] and table.target is None
-    assert len(blocks) == 1 and blocks[0][2] is None
-    np.testing.assert_array_equal(blocks[0][1], [[1, 2, 3], [4, 5, 6]])
-    with data.open_table(path, features=["a", "b", "c"], n_features=3) as table:
-        (_, X, labels), = table.blocks()
-    assert table.target == "label" and labels.tolist() == ["x", "y"]
-
-
-@pytest.mark.parametrize("header, features, labels, message", [
-    ("a,b,y", ["a", "b", "c"], False, "no column 'c': the model was trained on the features 'a', 'b', 'c'"),
-    ("a,b,y,z", ["a", "b"], False, "unexpected column 'y', 'z'"),
-    ("a,b,y,z", ["a", "b"], True, "several columns besides the model's features ('y', 'z')"),
-    ("a,b", ["a", "b"], True, "no label column besides the model's features"),
-    ("a,a,y", None, True, "the column name 'a' appears twice"),
-])
-def test_columns_that_do_not_fit_the_model(tmp_path, header, features, labels, message):
-    path = write(tmp_path / "d.csv", header + "\n" + ",".join("1" * len(header.split(","))) + "\n")
-    with pytest.raises(InputError) as e:
-        data.open_table(path, features=features, n_features=features and len(features), labels=labels)
-    assert message in str(e.value) and str(path) in str(e.value)
-
-
-def test_unnamed_models_count_columns(tmp_path):
-    path = write(tmp_path / "d.csv", "a,b,c\n1,2,3\n")
-    with data.open_table(path, n_features=2, labels=False) as table:  # D + 1 columns: the last is a label
-        (_, X, _), = table.blocks()
-    np.testing.assert_array_equal(X, [[1, 2]])
-    with pytest.raises(InputError, match=r"3 columns .* but the model was trained on 4 features"):
-        data.open_table(path, n_features=4, labels=False)
 
 
 # Labels, split, scaling
@@ -262,7 +59,7 @@ def test_split_refuses_too_few_rows():
 
 
 def test_standardization_matches_numpy_and_maps_constant_columns_to_zero(monkeypatch):
-    monkeypatch.setattr(data, "BLOCK_ROWS", 7)   # several blocks
+    monkeypatch.setattr(data, "BLOCK_BYTES", 7 * 3 * 8)   # blocks of 7 rows
     rng = np.random.default_rng(2)
     X = np.column_stack([rng.normal(5, 3, 50), np.full(50, 0.1), rng.integers(0, 4, 50)])
     mean, scale = data.standardization(X)
@@ -321,18 +118,6 @@ def test_class_index_is_exact_for_any_sortable_classes():
     assert unseen.tolist() == [False, True, False] and index[[0, 2]].tolist() == [1, 0]
     index, unseen = data.class_index(np.array([10**17, 10**17 + 1]), np.array([10**17 + 1]))
     assert index.tolist() == [1] and not unseen.any()
-
-
-def test_a_label_that_is_no_finite_number_is_named_by_its_place(tmp_path):
-    np.savez(tmp_path / "d.npz", X=np.zeros((20, 2)), y=np.array(["1"] * 18 + ["inf", "2"]))
-    with pytest.raises(InputError, match=r"^.*d.npz: y\[18\]: the label 'inf' is not a finite number$"):
-        data.load_table(tmp_path / "d.npz")
-    path = write(tmp_path / "d.csv", "a,y\n1,2\n3,-inf\n")
-    with pytest.raises(InputError, match=r"d.csv, row 2, column 'y': the label '-inf' is not a finite number$"):
-        data.load_table(path)
-    assert data.label_place(tmp_path / "d.npz", 19) == f"{tmp_path / 'd.npz'}: y[18]"
-    assert data.label_place(path, 2) == f"{path}, row 2, column 'y'"
-    assert data.label_place(path, 2, target="a") == f"{path}, row 2, column 'a'"
 
 
 def test_short_reason_is_the_first_line_of_a_message():

@@ -467,7 +467,8 @@ def cli_model(tmp_path_factory):
 def test_a_cli_model_loads_with_its_standardization(cli_model, capsys):
     capsys.readouterr()
     est = ResidualMLPClassifier.load(cli_model)
-    X, labels, _ = data.load_dataset("iris")
+    iris = data.load_dataset("iris")
+    X, labels = iris.features.to_numpy(), iris.labels
     m = modelfile.load(cli_model)
     assert m.mean is not None
     np.testing.assert_array_equal(est.classes_, ["setosa", "versicolor", "virginica"])
@@ -489,7 +490,8 @@ def test_a_cli_model_loads_with_its_standardization(cli_model, capsys):
 
 def test_the_estimator_reproduces_the_cli_training(cli_model):
     """Same split, standardization, seed and settings: the estimator trains the CLI's very weights."""
-    X, labels, _ = data.load_dataset("iris")
+    iris = data.load_dataset("iris")
+    X, labels = iris.features.to_numpy(), iris.labels
     classes, y = data.encode_labels(labels)
     X_train, _, y_train, _ = data.split(X, y, 0.2, 0)
     mean, scale = data.standardization(X_train)
@@ -501,7 +503,8 @@ def test_the_estimator_reproduces_the_cli_training(cli_model):
 def test_training_a_cli_model_on_applies_its_scaling(cli_model, tmp_path):
     est = ResidualMLPClassifier.load(cli_model)
     m = modelfile.load(cli_model)
-    X, labels, _ = data.load_dataset("iris")
+    iris = data.load_dataset("iris")
+    X, labels = iris.features.to_numpy(), iris.labels
     classes, y = data.encode_labels(labels)
     X_train, _, y_train, _ = data.split(X, y, 0.2, 0)
     est.partial_fit(X_train, classes[y_train])  # raw features, as predict takes them
@@ -532,7 +535,7 @@ def test_a_constant_feature_lifts_iris():
 
 def test_the_estimator_and_the_model_file_scale_through_one_function(cli_model, monkeypatch):
     """Both call modelfile.scaled, so a CLI model predicts bit-identically through either."""
-    X, _, _ = data.load_dataset("iris")
+    X = data.load_dataset("iris").features.to_numpy()
     m = modelfile.load(cli_model)
     expected = (X - m.mean) / m.scale
     np.testing.assert_array_equal(modelfile.scaled(X, np.float64, m.mean, m.scale), expected)

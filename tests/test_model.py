@@ -255,7 +255,8 @@ def test_init_params_is_reproducible_and_of_the_documented_scale():
 
 @pytest.fixture(scope="module")
 def digits30():
-    X, y, _ = load_dataset("digits")
+    digits = load_dataset("digits")
+    X, y = digits.features.to_numpy(), digits.labels
     X, y = X[:30], y[:30]  # three samples of each digit
     mean, scale = standardization(X)
     return (X - mean) / scale, y

@@ -1,23 +1,36 @@
 """Data: the user's tables (CSV, NPZ, Parquet), the bundled data sets, labels, the split and scaling.
 
-A table is read in blocks of rows (`open_table`), so that loading one for training needs little more
-memory than its float64 feature matrix, and `predict` can stream a file larger than memory.
+`read_table` reads a whole table into a `Table`: a pandas DataFrame of the raw feature columns, typed
+but not yet encoded (the preprocessing pipeline encodes them), and the labels. `iter_table` yields a
+table in blocks of rows, so that `predict` can stream a file larger than memory.
 
-    CSV      a header row naming the columns, then one row per sample; features are numbers, the
-             label column (--target, default the last) holds numbers or text. Comma-separated
-             (tab-separated for .tsv), UTF-8, fields may be quoted with ".
-    NPZ      arrays X (N, D) of numbers and y (N,) of labels, as `numpy.savez` writes them.
-    Parquet  named columns, as for CSV; needs the optional pyarrow (`pip install 'residual_mlp[parquet]'`).
+    CSV      a header row naming the columns, then one row per sample. Separator ``,`` ``;`` tab or
+             ``|``, detected from the header and the first lines (tab for .tsv), or given. UTF-8 with
+             or without a byte-order mark, or UTF-16 with one. Compressed by extension: .gz, .bz2,
+             .zst/.zstd, .xz. Parsed by pyarrow's streaming CSV reader, which infers each column's
+             type (integer, float, boolean, date/time, else text); a column whose later rows do not
+             fit the type inferred from the first block is read again wider (int64 -> float64 ->
+             text). The label column is read as text, exactly as written.
+    NPZ      arrays X (N, D) of numbers and y (N,) of labels, as `numpy.savez` writes them; the
+             features are named x0 .. x{D-1}.
+    Parquet  named columns; the index columns pandas stores (``__index_level_0__``, or a named index)
+             come back as ordinary columns, and are never the default label column.
 
-Every problem with a file raises InputError naming the file and, where it applies, the row (counted
-from 1 without the header), the line of the file and the column.
+Missing cells (`NA_VALUES` in CSV files, nulls in Parquet, NaN) are NaN / None / NA in the features;
+rows whose label is missing are left out and counted. Every problem with a file raises InputError,
+one line naming the file and, where it applies, the row (counted from 1 after the header), the line
+of the file and the column.
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import dataclasses
+import difflib
 import io
 import os
-import warnings
+import re
+import stat
 import zipfile
 import zlib
 
@@ -26,110 +39,957 @@ import numpy as np
 from .errors import InputError, short_reason
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer")
-BLOCK_BYTES = 8 << 20   # bytes of CSV text or of NPZ features read per block, and of rows worked on at once
-BLOCK_ROWS = 16384      # rows per block of a Parquet file
 
+NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>", "?")
+"""The cells of a CSV file read as missing, in any column (the label column too): pandas' usual
+markers (its `read_csv` default list, less the rarer spellings such as ``#N/A N/A`` and ``1.#IND``)
+and ``?``. Pass `na_values` to `read_table` / `iter_table` to use another list."""
+
+SEPARATORS = (",", ";", "\t", "|")   # the CSV separators detected, in order of preference on a tie
+BLOCK_BYTES = 1 << 20   # bytes of CSV text parsed per block (1 MiB: faster than 8, the batch stays in cache)
+SNIFF_BYTES = 1 << 16   # bytes read first to detect the encoding and the separator
+SNIFF_LINES = 20        # data lines, after the header, that must agree on the separator
+
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd", ".xz": "xz"}
+_SEPARATOR_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "tab", "|": "'|' (pipe)"}
+_CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to ([\w\[\], ]+?): (.*)",
+                         re.DOTALL)
+_DEFLATE_RATIO = 1100   # deflate cannot expand data by more than about 1032:1
 _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error)  # what unreadable or damaged files raise
+
+
+@dataclasses.dataclass
+class Table:
+    """A table read by `read_table`.
+
+    Attributes
+    ----------
+    features : pandas.DataFrame (N, D)
+        Every column but the label column, in file order, with the file's column names (NPZ: x0 ..
+        x{D-1}; an empty CSV header cell j: "Unnamed: j", as pandas names it). Numbers are float64
+        or int64 (integers with a missing cell: float64), booleans bool (pandas "boolean" with a
+        missing cell), dates and times datetime64 where pyarrow recognised them, other text str.
+        Missing cells are NaN / None / NA.
+    labels : numpy.ndarray (N,) or None
+        CSV: the label texts exactly as written (object array of str). NPZ / Parquet: numeric label
+        columns keep their dtype; text is an object array of str. None when read with labels=False.
+    target : str or None
+        The label column's name (None for NPZ, and when no label column was read).
+    n_dropped_labels : int
+        Rows left out because their label was missing (an empty or NA cell, null, NaN).
+    path : str
+        The file read (the data set's name for `load_dataset`).
+    sep : str or None
+        The CSV separator used (None for other formats).
+    """
+
+    features: object
+    labels: object
+    target: str | None
+    n_dropped_labels: int
+    path: str
+    sep: str | None = None
 
 
 def table_format(path):
     """"csv", "npz" or "parquet", from the file name's extension (anything else is read as CSV)."""
-    ext = os.path.splitext(os.fspath(path))[1].lower()
+    ext, _ = _extension(os.fspath(path))
     return {".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}.get(ext, "csv")
 
 
-def open_table(path, *, target=None, features=None, n_features=None, labels=True):
-    """Open a data file for reading in blocks of rows; use it as a context manager.
+def read_table(path, *, target=None, sep=None, na_values=None, labels=True):
+    """Read a whole table: its raw feature columns and its labels.
 
     Parameters
     ----------
     path : str or path-like
         A CSV, NPZ or Parquet file (see the module's docstring).
     target : str or None
-        The label column of a CSV or Parquet file. None: the last column, or, when `features` are
-        named, the one column besides them. Ignored for NPZ files, whose labels are the array y.
-    features : list of str or None
-        Read these columns, by name and in this order, as the features (a model's feature names).
-        None: every column but the label column, in file order.
-    n_features : int or None
-        The number of features the caller needs; a file with another number raises InputError.
+        The label column. None: the last column (for Parquet, the last that is not a pandas index
+        column). NPZ files hold their labels in the array y: naming a column there is an error.
+    sep : str or None
+        The CSV separator; None: detected (tab for .tsv files).
+    na_values : sequence of str or None
+        The CSV cells read as missing; None: `NA_VALUES`.
     labels : bool
-        True: the file must have labels, and `blocks()` yields them. False: labels are not needed;
-        a label column, if the file has one, is skipped.
+        True: the file must have labels. False: no label column is needed; a `target` that the file
+        has is still left out of the features.
 
     Returns
     -------
     Table
-        With `names` (feature names in X's column order, None for NPZ), `target` (the label
-        column's name, or None) and `blocks()`, which yields ``(first_row, X, y)`` for consecutive
-        blocks: first_row counts from 1, X (n, D) float64 and finite, y (n,) raw labels or None.
+        features (N, D) DataFrame, labels (N,) or None, and what was read; see `Table`. Rows whose
+        label is missing are left out of both and counted in n_dropped_labels.
+
+    Raises
+    ------
+    InputError
+        One line naming the file (and row, line, column where they apply): a missing, unreadable or
+        non-regular file, an empty file or one with a header and no rows, duplicate or unknown column
+        names (with the closest names), a row with the wrong number of fields, bytes that are not
+        text, a separator that leaves one column, every label missing, a damaged NPZ / Parquet file.
     """
     path = os.fspath(path)
     _check_readable(path)
     kind = table_format(path)
-    reader = {"csv": _Csv, "npz": _Npz, "parquet": _Parquet}[kind]
-    return reader(path, target=target, features=features, n_features=n_features, labels=labels)
+    if kind == "npz":
+        return _read_npz(path, target, labels)
+    if kind == "parquet":
+        return _read_parquet(path, target, labels)
+    return _read_csv(path, target, sep, na_values, labels)
 
 
-def load_table(path, target=None):
-    """Read a whole table for training.
+def iter_table(path, *, sep=None, na_values=None, block_rows=65536):
+    """Yield a whole table (every column, the label column too if any) in consecutive blocks of rows.
 
     Parameters
     ----------
     path : str or path-like
         A CSV, NPZ or Parquet file (see the module's docstring).
-    target : str or None
-        The label column of a CSV or Parquet file (default: the last column). An NPZ file holds
-        its labels in the array y, so naming a column there raises InputError.
+    sep, na_values
+        As for `read_table`.
+    block_rows : int
+        Rows per block (the last block may have fewer).
 
-    Returns
-    -------
-    X : ndarray (N, D) float64
-        The features, finite.
-    labels : ndarray (N,)
-        Integers when every label is an integer, else floats when every one is a number, else text.
-    names : list of str or None
-        The feature names (None for NPZ).
+    Yields
+    ------
+    pandas.DataFrame (n, D)
+        Typed as `read_table` types features, the same in every block: a CSV column whose later
+        rows need a wider type has it in every block (a first pass over the file settles the
+        types), and an integer column with a missing cell anywhere is float64 everywhere. NPZ files
+        give columns x0 .. x{D-1}, and y when the file has labels.
+
+    Raises
+    ------
+    InputError
+        As `read_table`, for problems found before or while reading.
     """
     path = os.fspath(path)
-    if target is not None and table_format(path) == "npz":
-        _check_readable(path)
-        raise InputError(f"{path}: --target names a column of a CSV or Parquet file; an NPZ file holds "
-                         f"its labels in the array y")
-    with open_table(path, target=target) as table:
-        D = len(table.columns_read)
-        X = None
-        n = 0
-        raw = []
-        for _, Xb, yb in table.blocks():
-            end = n + Xb.shape[0]
-            if X is None or end > X.shape[0]:
-                # An estimate that overshoots costs address space, not memory: rows never written are
-                # never touched. A C realloc grows or shrinks the array in place where it can.
-                rows = max(end, table.rows_hint(end), 0 if X is None else X.shape[0] * 5 // 4)
-                if X is None:
-                    X = np.empty((rows, D))                     # (N, D)
-                else:
-                    X.resize((rows, D), refcheck=False)
-            X[n:end] = Xb
-            n = end
-            raw.append(yb)
-        if X.shape[0] != n:
-            X.resize((n, D), refcheck=False)
-        labels = _typed_labels(np.concatenate(raw), table)
-    return X, labels, table.names
+    _check_readable(path)
+    if block_rows < 1:
+        raise ValueError(f"block_rows must be at least 1, got {block_rows}")
+    kind = table_format(path)
+    if kind == "npz":
+        yield from _iter_npz(path, block_rows)
+    elif kind == "parquet":
+        yield from _iter_parquet(path, block_rows)
+    else:
+        yield from _iter_csv(path, sep, na_values, block_rows)
 
 
 def load_dataset(name):
-    """A data set that scikit-learn ships: (X (N, D) float64, labels (N,), feature names)."""
+    """A data set that scikit-learn ships, as a Table.
+
+    features: a float64 DataFrame with the data set's feature names; labels: the class names as
+    str (iris, wine, breast_cancer), or the digits 0-9 as int64 (digits); target: "target".
+    """
+    import pandas as pd
     from sklearn import datasets
 
     if name not in DATASETS:
         raise InputError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     bunch = getattr(datasets, f"load_{name}")()
-    names = [str(n) for n in bunch.feature_names]
-    labels = np.asarray(bunch.target_names)[bunch.target] if name != "digits" else bunch.target
-    return bunch.data.astype(np.float64), labels, names
+    features = pd.DataFrame(bunch.data.astype(np.float64), columns=[str(n) for n in bunch.feature_names])
+    if name == "digits":
+        labels = bunch.target.astype(np.int64)
+    else:
+        labels = np.asarray([str(c) for c in bunch.target_names], dtype=object)[bunch.target]
+    return Table(features=features, labels=labels, target="target", n_dropped_labels=0, path=name)
+
+
+def closest_columns(name, columns, n=5):
+    """Up to n column names like `name`: the same but for case first, then difflib's close matches
+    (compared without case); looks at every column however many there are."""
+    by_lower = {}
+    for column in columns:
+        by_lower.setdefault(str(column).lower(), []).append(column)
+    found = list(by_lower.get(name.lower(), []))
+    for key in difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.6):
+        found += [column for column in by_lower[key] if column not in found]
+    return found[:n]
+
+
+def no_column_message(path, name, columns):
+    """"FILE: no column 'X'; closest: 'x', ..." (or the file's first columns when none is close)."""
+    close = closest_columns(name, columns)
+    if close:
+        return f"{path}: no column {name!r}; closest: {', '.join(repr(c) for c in close)}"
+    return f"{path}: no column {name!r} (columns: {_listing(columns)})"
+
+
+# Reading tables: checks common to every format
+
+
+def _extension(path):
+    """(the table's extension, the compression or None): "d.csv.gz" -> (".csv", "gzip")."""
+    base, ext = os.path.splitext(path.lower())
+    compression = _COMPRESSION.get(ext)
+    if compression is not None:
+        ext = os.path.splitext(base)[1]
+    return ext, compression
+
+
+def _check_readable(path):
+    """InputError unless path is a regular file this process may read (a device such as /dev/zero
+    would never end: it is refused before it is opened)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read it: {short_reason(e)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a directory, not a data file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: is not a regular file (a device, pipe or socket); save the data to a file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+
+
+def _check_names(path, names):
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"{path}: the column name {name!r} appears twice; names must be distinct")
+        seen.add(name)
+
+
+def _choose_target(path, names, target, labels, index_columns=()):
+    """The label column's name, or None when labels are not wanted and none is named or present."""
+    if target is None:
+        if not labels:
+            return None
+        candidates = [name for name in names if name not in set(index_columns)]
+        if not candidates:
+            raise InputError(f"{path}: no column to read the labels from (only index columns: "
+                             f"{_listing(names)})")
+        target = candidates[-1]
+    elif target not in names:
+        if not labels:
+            return None
+        raise InputError(no_column_message(path, target, names))
+    if labels and len(names) == 1:
+        raise InputError(f"{path}: no feature columns: the only column is the label column {target!r}")
+    return target
+
+
+def _finish(path, frame, label_values, target, sep, n_dropped):
+    """The Table, once every row with a missing label is gone; InputError when none is left."""
+    if label_values is not None and len(label_values) == 0 and n_dropped:
+        raise InputError(f"{path}, column {target!r}: every label is missing ({_count(n_dropped, 'row')}); "
+                         f"name the label column with --target")
+    return Table(features=frame, labels=label_values, target=target, n_dropped_labels=n_dropped, path=path,
+                 sep=sep)
+
+
+# Collecting record batches into one DataFrame
+
+
+class _Columns:
+    """Arrow record batches collected into columns: every floating-point column into one growing
+    float64 (N, D) matrix (the DataFrame is built on it without a copy), the others as Arrow chunks.
+
+    reset(schema) starts over (a CSV file read again with a wider column type); add(batch) appends.
+    """
+
+    def __init__(self, rows_hint):
+        self.rows_hint = rows_hint   # rows_hint(rows_read, bytes_hint) -> an estimate of the total rows
+        self.schema = None
+
+    def reset(self, schema):
+        import pyarrow as pa
+
+        self.schema = schema
+        self.floats = [j for j, field in enumerate(schema) if pa.types.is_floating(field.type)]
+        self.chunks = {j: [] for j in range(len(schema)) if j not in set(self.floats)}
+        self.X = None
+        self.n = 0
+
+    def add(self, batch):
+        end = self.n + batch.num_rows
+        if self.floats:
+            if self.X is None or end > self.X.shape[0]:
+                self._grow(end)
+            for k, j in enumerate(self.floats):
+                self.X[self.n:end, k] = batch.column(j).to_numpy(zero_copy_only=False)  # a null is NaN
+        for j, chunks in self.chunks.items():
+            chunks.append(batch.column(j))
+        self.n = end
+
+    def _grow(self, end):
+        # An estimate that overshoots costs address space, not memory: rows never written are never
+        # touched. A C realloc grows or shrinks the array in place where it can.
+        D = len(self.floats)
+        rows = max(end, self.rows_hint(end), 0 if self.X is None else self.X.shape[0] * 5 // 4)
+        if self.X is None:
+            self.X = np.empty((rows, D))                 # (N, D)
+        else:
+            self.X.resize((rows, D), refcheck=False)
+
+    def finish(self, label=None):
+        """(features DataFrame, label column as an Arrow ChunkedArray or None, missing (N,) bool or None).
+
+        Rows whose label is null (or NaN) are removed in place before the DataFrame is built.
+        """
+        import pandas as pd
+        import pyarrow as pa
+
+        names = self.schema.names
+        n = self.n
+        X = np.empty((0, len(self.floats))) if self.X is None else self.X
+        if X.shape[0] != n:
+            X.resize((n, X.shape[1]), refcheck=False)
+        columns = {j: pa.chunked_array(chunks, type=self.schema.field(j).type) for j, chunks in self.chunks.items()}
+        self.chunks = {}
+        label_column = missing = None
+        if label is not None:
+            j = names.index(label)
+            label_column = columns.pop(j) if j in columns else pa.chunked_array([X[:, self.floats.index(j)]])
+            missing = label_column.is_null(nan_is_null=True).to_numpy(zero_copy_only=False)
+            if missing.any():
+                keep = np.flatnonzero(~missing)
+                _keep_rows(X, keep)
+                X = X[:len(keep)]
+                mask = pa.array(~missing)
+                columns = {j: column.filter(mask) for j, column in columns.items()}
+                label_column = label_column.filter(mask)
+        float_names = [names[j] for j in self.floats]
+        parts = []
+        if self.floats:
+            parts.append(pd.DataFrame(X, columns=float_names, copy=False))
+        others = {j: column for j, column in columns.items() if names[j] != label}
+        if others:
+            parts.append(_to_pandas(pa.table(list(others.values()), names=[names[j] for j in others])))
+        order = [name for name in names if name != label]
+        if not parts:
+            return pd.DataFrame(index=pd.RangeIndex(n - int(missing.sum()) if missing is not None else n)), \
+                label_column, missing
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
+        if label is not None and label in frame.columns:
+            frame = frame.drop(columns=[label])
+        return frame[order], label_column, missing
+
+
+def _release_arrow_memory():
+    """Hand the memory Arrow's allocator keeps for reuse back to the system (tens of MB after a read)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _keep_rows(X, keep):
+    """X[:len(keep)] = X[keep], in place, block by block (keep is increasing, so keep[k] >= k and no
+    row is overwritten before it is read)."""
+    rows = _rows_per_block(X)
+    for start in range(0, len(keep), rows):
+        index = keep[start:start + rows]
+        X[start:start + len(index)] = X[index]
+    if X.flags.owndata and X.flags.c_contiguous and X.shape[0]:
+        X.resize((len(keep), X.shape[1]), refcheck=False)
+
+
+def _to_pandas(table, nullable=None):
+    """An Arrow table as a DataFrame typed as `Table.features` documents.
+
+    nullable: names of the columns that have a missing cell somewhere in the file (default: in this
+    table); its integer columns become float64 and its boolean columns pandas' "boolean", so that
+    every block of a file comes out the same.
+    """
+    import pyarrow as pa
+
+    if nullable is None:
+        nullable = {name for name, column in zip(table.column_names, table.columns) if column.null_count}
+    for j, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            table = table.set_column(j, field.name, table.column(j).cast(kind.value_type))
+            kind = kind.value_type
+        if pa.types.is_decimal(kind) or pa.types.is_floating(kind):
+            table = table.set_column(j, field.name, table.column(j).cast(pa.float64()))
+        elif pa.types.is_integer(kind):
+            wide = pa.float64() if field.name in nullable else pa.int64()
+            if not (pa.types.is_uint64(kind) and wide == pa.int64()):
+                table = table.set_column(j, field.name, table.column(j).cast(wide, safe=False))
+    booleans = [field.name for field in table.schema if pa.types.is_boolean(field.type) and field.name in nullable]
+    frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    del table   # self_destruct: the Arrow buffers are released as the columns are converted
+    for name in booleans:
+        frame[name] = frame[name].astype("boolean")
+    return frame
+
+
+def _label_texts(column):
+    """An Arrow column of text as an object array of str; equal texts share one str object, so
+    memory grows with the distinct texts, not with rows x the longest."""
+    import pyarrow as pa
+
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(column.type):
+        encoded = column
+    else:
+        encoded = column.dictionary_encode()
+    texts = np.empty(len(encoded.dictionary), dtype=object)
+    texts[:] = encoded.dictionary.to_pylist()
+    return texts[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _label_values(path, column, target):
+    """Labels of an NPZ / Parquet column: numbers keep their dtype, text becomes str."""
+    import pyarrow as pa
+
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _label_texts(column)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(kind)
+        return column.to_numpy()
+    raise InputError(f"{path}, column {target!r}: holds values of type {kind}; labels must be numbers or text")
+
+
+# CSV
+
+
+class _Csv:
+    """A CSV file, sniffed: its compression, encoding, separator and column names."""
+
+    def __init__(self, path, sep, na_values):
+        self.path = path
+        self.block_bytes = BLOCK_BYTES   # grows when one record is longer
+        ext, self.compression = _extension(path)
+        self.na_values = list(NA_VALUES if na_values is None else na_values)
+        if sep is not None and (len(sep) != 1 or sep in "\"\r\n"):
+            raise InputError(f"{path}: the separator must be one character other than a quote or a line "
+                             f"break, got {sep!r}")
+        sample, complete = self._sample()
+        if not sample:
+            raise InputError(f"{path}: the file is empty; a CSV file starts with a header row naming its "
+                             f"columns")
+        if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.encoding, decoder = "utf-16", "utf-16"
+        else:
+            self.encoding, decoder = "utf8", "utf-8-sig"
+            if b"\x00" in sample:   # looked for in the first SNIFF_BYTES: what a binary file shows at once
+                line = sample.count(b"\n", 0, sample.index(b"\x00")) + 1
+                raise InputError(f"{path}, line {line}: a NUL byte; this is not a text (CSV) file (a compressed "
+                                 f"file needs its extension: .gz, .bz2, .zst, .xz)")
+        try:
+            text = codecs.getincrementaldecoder(decoder)().decode(sample, final=complete)
+        except UnicodeDecodeError as e:
+            raise self._undecodable(sample.count(b"\n", 0, e.start) + 1, sample[e.start]) from None
+        if not complete and "\n" in text:
+            text = text[:text.rindex("\n") + 1]   # whole lines only
+        if not text.strip():
+            raise InputError(f"{path}: the file is empty; a CSV file starts with a header row naming its "
+                             f"columns")
+        if sep is None:
+            sep = "\t" if ext in (".tsv", ".tab") else _detect_separator(text)
+        self.sep = sep
+        reader = csv.reader(io.StringIO(text), delimiter=sep)
+        try:
+            header = next(reader)
+        except (csv.Error, StopIteration) as e:
+            raise InputError(f"{path}, line 1: cannot read the header row: {short_reason(e)}") from None
+        self.header_lines = reader.line_num
+        if len(header) < 2 and not "".join(header).strip():
+            raise InputError(f"{path}, line 1: the header row is empty; a CSV file starts with a header row "
+                             f"naming its columns")
+        # pandas' names for empty header cells (the unnamed index column that DataFrame.to_csv writes)
+        self.names = [cell if cell else f"Unnamed: {j}" for j, cell in enumerate(header)]
+        _check_names(path, self.names)
+        lines = max(text.count("\n") - self.header_lines, 1)
+        self.bytes_per_row = len(sample) / (lines + self.header_lines)
+        self.size = os.path.getsize(path)
+
+    def _sample(self):
+        """(the first bytes of the (decompressed) file, whether that is all of it)."""
+        import pyarrow as pa
+
+        try:
+            return self._read_sample()
+        except (pa.ArrowException, *_READ_ERRORS) as e:
+            raise InputError(f"{self.path}: cannot read it: {short_reason(e)}") from None
+
+    def _read_sample(self):
+        with self._open() as f:
+            sample = f.read(SNIFF_BYTES)
+            while sample.count(b"\n") <= SNIFF_LINES and len(sample) < 64 * SNIFF_BYTES:
+                more = f.read(SNIFF_BYTES)
+                if not more:
+                    return sample, True
+                sample += more
+            more = f.read(1)
+        return sample + more, not more
+
+    def _open(self):
+        """The file's bytes, decompressed by its extension, as a stream pyarrow reads."""
+        import pyarrow as pa
+
+        try:
+            if self.compression == "xz" or (self.compression and not pa.Codec.is_available(self.compression)):
+                import bz2
+                import gzip
+                import lzma
+
+                opener = {"xz": lzma.open, "gzip": gzip.open, "bz2": bz2.open}.get(self.compression)
+                if opener is None:
+                    raise InputError(f"{self.path}: this pyarrow cannot read {self.compression} files; "
+                                     f"decompress the file first")
+                return opener(self.path, "rb")
+            return pa.input_stream(self.path, compression=self.compression)
+        except (OSError, pa.ArrowException) as e:
+            raise InputError(f"{self.path}: cannot read it: {short_reason(e)}") from None
+
+    def rows_hint(self, rows_read):
+        if self.compression is not None:
+            return 0   # the file's size says little about its rows
+        return int(self.size / self.bytes_per_row * 1.05) + 16
+
+    def single_column(self, labels):
+        """InputError when the header has one column and the separator is likely the wrong one."""
+        if len(self.names) != 1:
+            return
+        others = [s for s in SEPARATORS if s != self.sep and s in self.names[0]]
+        said = f"{self.path}: the header row is a single column when split at {_SEPARATOR_NAMES.get(self.sep, repr(self.sep))}"
+        if others:
+            raise InputError(f"{said}, but it holds {_SEPARATOR_NAMES[others[0]]}: pass that separator "
+                             f"(sep={others[0]!r}, --sep)")
+        if labels:
+            raise InputError(f"{said}; a table needs feature columns and a label column (pass the separator "
+                             f"with sep= / --sep if it is another)")
+
+    def scan(self, column_types, include, on_schema, on_batch):
+        """Read the file through once, calling on_schema(schema) then on_batch(batch) for each record
+        batch; a column whose later rows do not convert is widened and the file read again from the
+        start (on_schema is called again). Returns the column types finally used."""
+        types = dict(column_types)
+        while True:
+            try:
+                batches = self.batches(types, include)
+                on_schema(next(batches))
+                for batch in batches:
+                    on_batch(batch)
+                return types
+            except _Widen as widen:
+                if widen.name is None:   # a record longer than a block
+                    self.block_bytes *= 4
+                else:
+                    types[widen.name] = widen.wider
+
+    def batches(self, types, include=None):
+        """Generator: the schema, then each record batch of the file read with these column types
+        (the others inferred). Raises _Widen when a column must be read wider, else InputError."""
+        import pyarrow as pa
+        import pyarrow.csv as pc
+
+        bad_rows = []
+
+        def invalid_row(row):
+            bad_rows.append(row)
+            return "error"
+
+        schema = None
+        stream = self._open()
+        try:
+            reader = pc.open_csv(
+                stream,
+                read_options=pc.ReadOptions(block_size=self.block_bytes, use_threads=False, encoding=self.encoding,
+                                            column_names=self.names, skip_rows=self.header_lines),
+                parse_options=pc.ParseOptions(delimiter=self.sep, newlines_in_values=True, ignore_empty_lines=True,
+                                              invalid_row_handler=invalid_row),
+                convert_options=pc.ConvertOptions(column_types=types, null_values=self.na_values,
+                                                  strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                                  include_columns=include))
+            schema = reader.schema
+            for field in schema:
+                if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+                    raise self._locate_undecodable()
+            yield schema
+            yield from reader
+        except pa.ArrowInvalid as e:
+            raise self._failed(e, bad_rows, schema, types) from None
+        except UnicodeError:
+            raise self._locate_undecodable() from None
+        except (pa.ArrowException, *_READ_ERRORS) as e:
+            raise InputError(f"{self.path}: cannot read it: {short_reason(e)}") from None
+        finally:
+            stream.close()
+
+    def _failed(self, e, bad_rows, schema, types):
+        """What an ArrowInvalid means: _Widen (a column to read again wider) or an InputError."""
+
+        message = str(e)
+        if "straddl" in message and self.block_bytes < (1 << 31):
+            return _Widen(None, None)
+        if bad_rows:
+            row = bad_rows[0]
+            where = f"row {row.number - self.header_lines}" if row.number is not None else "a row"
+            return InputError(f"{self.path}, {where}: {_count(row.actual_columns, 'field')}, but the header names "
+                              f"{_count(row.expected_columns, 'column')}")
+        found = _CONVERSION.match(message)
+        if found is None:
+            if "UTF8" in message or "UTF-8" in message:
+                return self._locate_undecodable()
+            return InputError(f"{self.path}: cannot read it: {short_reason(e)}")
+        names = schema.names if schema is not None else self.names
+        name = names[int(found.group(1))] if int(found.group(1)) < len(names) else self.names[int(found.group(1))]
+        if "invalid UTF8" in found.group(3):
+            return self._locate_undecodable()
+        kind = types.get(name)
+        if kind is None and schema is not None:
+            kind = schema.field(name).type
+        wider = _wider(kind)
+        if wider is None:
+            return InputError(f"{self.path}, column {name!r}: cannot read it: {short_reason(e)}")
+        return _Widen(name, wider)
+
+    def _locate_undecodable(self):
+        """InputError at the first line of the file that is not text in its encoding."""
+        decoder = codecs.getincrementaldecoder("utf-16" if self.encoding == "utf-16" else "utf-8-sig")()
+        line = 1
+        with self._open() as f:
+            while True:
+                chunk = f.read(1 << 20)
+                try:
+                    decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as e:
+                    # e.start counts from the decoder's buffered bytes, which are at most a few
+                    # bytes of the previous chunk: count the line breaks of this chunk before it
+                    return self._undecodable(line + chunk.count(b"\n", 0, max(e.start, 0)),
+                                             e.object[e.start] if e.start < len(e.object) else None)
+                if not chunk:
+                    break
+                line += chunk.count(b"\n")
+        return InputError(f"{self.path}: cannot read it: bytes that are not {self.encoding} text")
+
+    def _undecodable(self, line, byte):
+        what = "" if byte is None else f"byte 0x{byte:02x} "
+        encoding = "UTF-16" if self.encoding == "utf-16" else "UTF-8"
+        return InputError(f"{self.path}, line {line}: {what}is not {encoding} text; save the file as UTF-8 CSV")
+
+
+def _detect_separator(text):
+    """The separator of SEPARATORS that splits the header and the first lines into the same number
+    of fields, the most fields; if none does, the one giving the header the most fields."""
+    best, best_key = ",", None
+    for sep in SEPARATORS:
+        counts = []
+        try:
+            for record in csv.reader(io.StringIO(text), delimiter=sep):
+                if record:
+                    counts.append(len(record))
+                if len(counts) > SNIFF_LINES:
+                    break
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        key = (counts[0] > 1 and all(n == counts[0] for n in counts), counts[0])
+        if best_key is None or key > best_key:
+            best, best_key = sep, key
+    return best
+
+
+def _wider(kind):
+    """The next type to try for a CSV column that did not convert: int -> float64 -> text."""
+    import pyarrow as pa
+
+    if kind is None or pa.types.is_null(kind) or pa.types.is_integer(kind):
+        return pa.float64()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
+        return None
+    return pa.string()
+
+
+def _read_csv(path, target, sep, na_values, labels):
+    import pyarrow as pa
+
+    source = _Csv(path, sep, na_values)
+    source.single_column(labels)
+    names = source.names
+    target = _choose_target(path, names, target, labels)
+    include = names if labels or target is None else [name for name in names if name != target]
+    types = {target: pa.string()} if labels else {}   # labels stay the text written
+    columns = _Columns(source.rows_hint)
+    source.scan(types, include, columns.reset, columns.add)
+    if columns.n == 0:
+        raise InputError(f"{path}: has a header row but no data rows")
+    label = target if labels else None
+    frame, label_column, missing = columns.finish(label)
+    label_values = None if label is None else _label_texts(label_column)
+    del label_column
+    _release_arrow_memory()
+    n_dropped = 0 if missing is None else int(missing.sum())
+    return _finish(path, frame, label_values, target, source.sep, n_dropped)
+
+
+def _iter_csv(path, sep, na_values, block_rows):
+    import pyarrow as pa
+
+    source = _Csv(path, sep, na_values)
+    source.single_column(False)
+    # First pass: settle every column's type, and which columns have a missing cell, over the whole file.
+    seen = {}
+
+    def on_schema(schema):
+        seen.update(schema=schema, nulls=set())
+
+    def on_batch(batch):
+        seen["nulls"].update(name for name, column in zip(batch.schema.names, batch.columns) if column.null_count)
+
+    source.scan({}, None, on_schema, on_batch)
+    schema, nullable = seen["schema"], seen["nulls"]
+    # Second pass with those types; record batches are regrouped into blocks of block_rows rows.
+    batches = source.batches({field.name: field.type for field in schema})
+    next(batches)
+    pending, rows = [], 0
+    try:
+        for batch in batches:
+            pending.append(batch)
+            rows += batch.num_rows
+            while rows >= block_rows:
+                table = pa.Table.from_batches(pending, schema=schema)
+                yield _to_pandas(table.slice(0, block_rows), nullable)
+                rest = table.slice(block_rows)
+                pending, rows = rest.to_batches(), rest.num_rows
+    except _Widen:
+        raise InputError(f"{path}: the file changed while it was read") from None
+    if rows:
+        yield _to_pandas(pa.Table.from_batches(pending, schema=schema), nullable)
+
+
+class _Widen(Exception):
+    """A CSV column to read again with a wider type (name None: read again in larger blocks)."""
+
+    def __init__(self, name, wider):
+        super().__init__(name)
+        self.name, self.wider = name, wider
+
+
+# NPZ
+
+
+def _npz_members(path, z):
+    names = z.namelist()
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise InputError(f"{path}: the NPZ archive holds two members named {twice!r}; refusing an ambiguous file")
+    return {name[:-4]: name for name in names if name.endswith(".npy")}
+
+
+def _npy(path, z, member, array, kinds):
+    """Read array `array` of an NPZ archive after checking its declared shape and dtype.
+
+    kinds: the dtype kinds accepted. Object arrays are refused (reading them could run code); a
+    declared size that the archive member cannot hold is refused before anything is allocated.
+    """
+    info = z.getinfo(member)
+    with z.open(member) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise InputError(f"{path}: {array} is stored in .npy format version {version}, which is not read here")
+        except ValueError as e:
+            if isinstance(e, InputError):
+                raise
+            raise InputError(f"{path}: {array} is not a valid .npy array: {short_reason(e)}") from None
+        if dtype.hasobject:
+            raise InputError(f"{path}: {array} holds Python objects, which are not read (they could run code); "
+                             f"store numbers or text")
+        if dtype.kind not in kinds:
+            raise InputError(f"{path}: {array} holds {dtype} values; expected numbers" +
+                             (" or text" if "U" in kinds else ""))
+        count = 1
+        for n in shape:
+            count *= int(n)
+        nbytes = count * dtype.itemsize
+        stored = info.file_size - f.tell()
+        if nbytes != stored:
+            raise InputError(f"{path}: {array} declares shape {shape} ({nbytes} bytes of {dtype}) but its member "
+                             f"holds {stored} bytes: the file is damaged")
+        if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) and \
+                nbytes > _DEFLATE_RATIO * info.compress_size + (1 << 20):
+            raise InputError(f"{path}: {array} declares {nbytes} bytes, more than its compressed member can hold")
+        values = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+        view = memoryview(values.reshape(-1, order="A").view(np.uint8)) if count else memoryview(b"")
+        done = 0
+        while done < nbytes:
+            got = f.readinto(view[done:])
+            if not got:
+                raise InputError(f"{path}: {array}'s data end early: the file is truncated or damaged")
+            done += got
+    return values
+
+
+def _npz_arrays(path, labels):
+    """(X (N, D), y (N,) or None) of an NPZ file, checked."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = _npz_members(path, z)
+            if "X" not in members:
+                raise InputError(f"{path}: no array X in the NPZ file (arrays: {_listing(members) or 'none'})")
+            X = _npy(path, z, members["X"], "X", "iufb")
+            if X.ndim != 2:
+                raise InputError(f"{path}: X has shape {X.shape}; it must be 2-D, one row per sample")
+            if X.shape[1] == 0:
+                raise InputError(f"{path}: X has no columns")
+            y = None
+            if labels:
+                if "y" not in members:
+                    raise InputError(f"{path}: no array y (the labels) in the NPZ file (arrays: {_listing(members)})")
+                y = _npy(path, z, members["y"], "y", "iufbUS")
+                if y.ndim == 2 and y.shape[1] == 1:
+                    y = y[:, 0]
+                if y.shape != (X.shape[0],):
+                    raise InputError(f"{path}: y has shape {y.shape}, but X has {X.shape[0]} rows; y must be 1-D "
+                                     f"with one label per row")
+    except zipfile.BadZipFile:
+        raise InputError(f"{path}: not an NPZ file (not a zip archive, or a damaged one)") from None
+    except (*_READ_ERRORS, RuntimeError) as e:
+        raise InputError(f"{path}: cannot read it: {short_reason(e)}") from None
+    if X.shape[0] == 0:
+        raise InputError(f"{path}: X has no rows")
+    return X, y
+
+
+def _npz_frame(X):
+    import pandas as pd
+
+    if X.dtype.kind == "f":
+        X = X.astype(np.float64, copy=False)
+    elif X.dtype.kind in "iu" and not (X.dtype.kind == "u" and X.dtype.itemsize == 8):
+        X = X.astype(np.int64, copy=False)
+    return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])], copy=False)
+
+
+def _read_npz(path, target, labels):
+    if target is not None and labels:
+        raise InputError(f"{path}: --target names a column of a CSV or Parquet file; an NPZ file holds its "
+                         f"labels in the array y")
+    X, y = _npz_arrays(path, labels)
+    n_dropped = 0
+    if y is not None:
+        if y.dtype.kind in "US":
+            y = y.astype(str).astype(object)
+            missing = y == ""
+        else:
+            missing = np.isnan(y) if y.dtype.kind == "f" else np.zeros(len(y), bool)
+        if missing.any():
+            n_dropped = int(missing.sum())
+            X, y = X[~missing], y[~missing]
+        if len(y) == 0:
+            raise InputError(f"{path}: every label in y is missing ({_count(n_dropped, 'row')})")
+    return Table(features=_npz_frame(X), labels=y, target=None, n_dropped_labels=n_dropped, path=path)
+
+
+def _iter_npz(path, block_rows):
+    try:
+        with zipfile.ZipFile(path) as z:
+            has_y = "y" in _npz_members(path, z)
+    except zipfile.BadZipFile:
+        raise InputError(f"{path}: not an NPZ file (not a zip archive, or a damaged one)") from None
+    X, y = _npz_arrays(path, has_y)
+    for start in range(0, X.shape[0], block_rows):
+        frame = _npz_frame(X[start:start + block_rows])
+        frame.index = range(start, start + frame.shape[0])
+        if y is not None:
+            frame["y"] = y[start:start + block_rows].astype(str).astype(object) if y.dtype.kind in "US" \
+                else y[start:start + block_rows]
+        yield frame
+
+
+# Parquet
+
+
+def _parquet_file(path):
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(f"{path}: reading Parquet files needs pyarrow: pip install pyarrow") from None
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(f"{path}: not a Parquet file, or a damaged one ({short_reason(e)})") from None
+
+
+def _index_columns(schema):
+    """The columns that hold a pandas index (`__index_level_0__`, or a named index), from the metadata
+    pandas writes."""
+    meta = schema.pandas_metadata or {}
+    return [name for name in meta.get("index_columns", []) if isinstance(name, str)]
+
+
+def _read_parquet(path, target, labels):
+    import pyarrow as pa
+
+    file = _parquet_file(path)
+    with file:
+        schema = file.schema_arrow
+        names = list(schema.names)
+        _check_names(path, names)
+        target = _choose_target(path, names, target, labels, _index_columns(schema))
+        read = names if labels or target is None else [name for name in names if name != target]
+        plain = pa.schema([pa.field(field.name, _plain_type(field.type)) for field in schema if field.name in read])
+        columns = _Columns(lambda rows: file.metadata.num_rows)
+        columns.reset(plain)
+        start = 0
+        try:
+            for batch in file.iter_batches(batch_size=65536, columns=read):
+                columns.add(pa.RecordBatch.from_arrays(
+                    [column.cast(field.type) for column, field in zip(batch.columns, plain)], schema=plain))
+                start += batch.num_rows
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"{path}: cannot read it past row {start}: {short_reason(e)}") from None
+    if columns.n == 0:
+        raise InputError(f"{path}: has no rows")
+    label = target if labels else None
+    frame, label_column, missing = columns.finish(label)
+    label_values = None if label is None else _label_values(path, label_column, target)
+    n_dropped = 0 if missing is None else int(missing.sum())
+    return _finish(path, frame, label_values, target, None, n_dropped)
+
+
+def _plain_type(kind):
+    """A Parquet column's type as read: dictionaries decoded, decimals as float64."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_decimal(kind) or pa.types.is_floating(kind):
+        return pa.float64()
+    return kind
+
+
+def _iter_parquet(path, block_rows):
+    import pyarrow as pa
+
+    file = _parquet_file(path)
+    with file:
+        meta = file.metadata
+        nullable = set()
+        for j, name in enumerate(file.schema_arrow.names):
+            for g in range(meta.num_row_groups):
+                statistics = meta.row_group(g).column(j).statistics if j < meta.num_columns else None
+                if statistics is None or not statistics.has_null_count or statistics.null_count:
+                    nullable.add(name)
+                    break
+        start = 0
+        try:
+            for batch in file.iter_batches(batch_size=block_rows):
+                frame = _to_pandas(pa.Table.from_batches([batch]), nullable)
+                frame.index = range(start, start + batch.num_rows)
+                start += batch.num_rows
+                yield frame
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"{path}: cannot read it past row {start}: {short_reason(e)}") from None
+
+
+# Labels, split, scaling
 
 
 def encode_labels(labels):
@@ -253,509 +1113,6 @@ def standardize(X, mean, scale):
     X -= mean
     X /= scale
     return X
-
-
-def label_place(path, row, target=None):
-    """Where the label of `row` (counted from 1) of `load_table(path, target)` stands, for a message.
-
-    Reads no more than the header of a CSV file or the schema of a Parquet file.
-    """
-    path = os.fspath(path)
-    if table_format(path) == "npz":
-        return f"{path}: y[{row - 1}]"
-    with open_table(path, target=target) as table:
-        return table.label_place(row)
-
-
-# Reading tables
-
-
-def _check_readable(path):
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a data file")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: permission denied")
-
-
-class Table:
-    """An open data file, read in blocks of rows; see `open_table`. One subclass per format."""
-
-    names = None        # feature names, in X's column order (None: the file has no column names)
-    target = None       # the label column's name (None: no label column is read)
-
-    def __init__(self, path, *, target, features, n_features, labels):
-        self.path = path
-        self.want_labels = labels
-        try:
-            self._open()
-        except InputError:
-            self.close()
-            raise
-        except (*_READ_ERRORS, ValueError, UnicodeError, csv.Error) as e:
-            self.close()
-            raise InputError(f"{path}: cannot read it: {short_reason(e)}") from None
-        if self.columns is None:
-            self._select_unnamed(n_features)
-        else:
-            self._select(target, features, n_features)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def blocks(self):
-        """Yield (first_row, X (n, D) float64, labels (n,) or None) for consecutive blocks of rows."""
-        row = 1
-        try:
-            for X, y in self._blocks():
-                yield row, X, y
-                row += X.shape[0]
-        except InputError:
-            raise
-        except (*_READ_ERRORS, ValueError, UnicodeError, csv.Error) as e:
-            raise InputError(f"{self.path}: cannot read it past row {row - 1}: {short_reason(e)}") from None
-        if row == 1:
-            raise InputError(f"{self.path}: {self._no_rows}")
-
-    def rows_hint(self, rows_read):
-        """An estimate of the number of rows in the file (exact where the format stores it)."""
-        return self.n_rows
-
-    def close(self):
-        pass
-
-    def label_place(self, row):
-        """Where the label of `row` (counted from 1) stands in the file, for a message."""
-        if self.columns is None:
-            return f"{self.path}: y[{row - 1}]"
-        return f"{self.path}, row {row}, column {self.target!r}"
-
-    def _select(self, target, features, n_features):
-        """Pick the feature columns (`columns_read`, in X's order) and the label column among the named ones."""
-        path, columns = self.path, self.columns
-        seen = set()
-        for name in columns:
-            if name in seen:
-                raise InputError(f"{path}: the column name {name!r} appears twice; names must be distinct")
-            seen.add(name)
-        if target is not None and target not in seen:
-            if self.want_labels:
-                raise InputError(f"{path}: no column named {target!r} to read the labels from "
-                                 f"(columns: {_listing(columns)})")
-            target = None
-        if features is not None:
-            missing = [name for name in features if name not in seen]
-            if missing:
-                raise InputError(f"{path}: no column {_listing(missing, 5)}: the model was trained on the "
-                                 f"features {_listing(features)}")
-            if target in features:
-                raise InputError(f"{path}: the label column {target!r} is one of the model's features")
-            others = [name for name in columns if name not in set(features)]
-            if target is None and len(others) == 1:
-                target = others[0]
-            elif target is None and self.want_labels:
-                if others:
-                    raise InputError(f"{path}: several columns besides the model's features "
-                                     f"({_listing(others)}): name the label column with --target")
-                raise InputError(f"{path}: no label column besides the model's features")
-            extra = [name for name in others if name != target]
-            if extra:
-                raise InputError(f"{path}: unexpected column {_listing(extra, 5)}: the model was trained on "
-                                 f"the features {_listing(features)}" + ("" if self.want_labels else
-                                 " (and at most one label column, which predict ignores)"))
-            names = list(features)
-        else:
-            if target is None and (self.want_labels or len(columns) == (n_features or 0) + 1):
-                target = columns[-1]
-            names = [name for name in columns if name != target]
-            if not names:
-                raise InputError(f"{path}: no feature columns: the only column is the label column {target!r}")
-            if n_features is not None and len(names) != n_features:
-                if self.want_labels:
-                    raise InputError(f"{path}: {len(names)} feature columns besides the label column {target!r} "
-                                     f"({_listing(names, 5)}), but the model was trained on {n_features}")
-                raise InputError(f"{path}: {len(columns)} columns ({_listing(columns, 5)}), but the model was "
-                                 f"trained on {n_features} features (and a label column, if any, comes last)")
-        position = {name: j for j, name in enumerate(columns)}
-        self.names = names
-        self.target = target if self.want_labels else None
-        self.columns_read = [position[name] for name in names]
-        self.target_column = position[target] if self.want_labels else None
-
-    def _select_unnamed(self, n_features):
-        D = self.n_columns
-        if n_features is not None and D != n_features:
-            raise InputError(f"{self.path}: X has {D} feature columns, but the model was trained on {n_features}")
-        self.columns_read = list(range(D))
-        self.target_column = None
-
-    def _check_finite(self, X, locate):
-        """InputError at the first NaN or infinity of a block; locate(i, j) says where in the file."""
-        finite = np.isfinite(X)
-        if not finite.all():
-            i, j = (int(k) for k in np.argwhere(~finite)[0])
-            what = "NaN (a missing value?)" if np.isnan(X[i, j]) else "an infinite value"
-            raise InputError(f"{locate(i, j)}: {what}; features must be finite numbers")
-
-
-class _Csv(Table):
-    n_rows = None
-    _no_rows = "has a header row but no data rows"
-
-    def _open(self):
-        self.delimiter = "\t" if os.path.splitext(self.path)[1].lower() in (".tsv", ".tab") else ","
-        self.file = open(self.path, "rb")
-        self.size = os.fstat(self.file.fileno()).st_size
-        header = self.file.readline()
-        while header.count(b'"') % 2 and header.endswith(b"\n"):  # a quoted name holds a line break
-            more = self.file.readline()
-            if not more:
-                break
-            header += more
-        if not header:
-            raise InputError(f"{self.path}: the file is empty; a CSV file starts with a header row naming "
-                             f"its columns")
-        self.header_lines = header.count(b"\n")
-        self.consumed = len(header)
-        text = self._decode(header, 1, "utf-8-sig")
-        if not text.strip():
-            raise InputError(f"{self.path}, line 1: the header row is empty; a CSV file starts with a header "
-                             f"row naming its columns")
-        try:
-            self.columns = [name.strip() for name in next(csv.reader([text], delimiter=self.delimiter))]
-        except csv.Error as e:
-            raise InputError(f"{self.path}, line 1: cannot read the header row: {e}") from None
-
-    def close(self):
-        file = getattr(self, "file", None)
-        if file is not None:
-            file.close()
-
-    def rows_hint(self, rows_read):
-        return int(self.size * rows_read / max(self.consumed, 1) * 1.05) + 16
-
-    def _blocks(self):
-        kinds = [None] * len(self.columns)        # per column: its X column, "label" or None (skipped)
-        for k, j in enumerate(self.columns_read):
-            kinds[j] = k
-        if self.target_column is not None:
-            kinds[self.target_column] = "label"
-        fields, places = _record_dtype(kinds)
-        line = self.header_lines + 1
-        self.rows_done = 0
-        for piece in self._pieces():
-            text = self._decode(piece, line, "utf-8")
-            if text.strip():
-                records = self._parse(text, fields, line)
-                X = np.empty((records.shape[0], len(self.columns_read)))   # (n, D)
-                for name, index in places:
-                    X[:, index] = records[name]
-                self._check_finite(X, lambda i, j: self._where(text, line, i, self.columns_read[j]))
-                y = None
-                if self.target_column is not None:
-                    y = np.char.strip(records["label"].astype(str))
-                    empty = y == ""
-                    if empty.any():
-                        i = int(np.argmax(empty))
-                        raise InputError(f"{self._where(text, line, i, self.target_column)}: the label is empty")
-                yield X, y
-                self.rows_done += X.shape[0]
-            line += piece.count(b"\n")
-
-    def _pieces(self):
-        """Consecutive pieces of the file's bytes, each ending after a whole record."""
-        rest = b""
-        while True:
-            chunk = self.file.read(BLOCK_BYTES)
-            if not chunk:
-                break
-            buffer = rest + chunk
-            end = buffer.rfind(b"\n") + 1
-            while end and buffer.count(b'"', 0, end) % 2:  # that line break is inside a quoted field
-                end = buffer.rfind(b"\n", 0, end - 1) + 1
-            rest = buffer[end:]
-            if end:
-                self.consumed += end
-                yield buffer[:end]
-        if rest:
-            self.consumed += len(rest)
-            yield rest
-
-    def _decode(self, piece, line, encoding):
-        if b"\x00" in piece:
-            line += piece.count(b"\n", 0, piece.index(b"\x00"))
-            raise InputError(f"{self.path}, line {line}: a NUL byte; this is not a text (CSV) file")
-        try:
-            return piece.decode(encoding)
-        except UnicodeDecodeError as e:
-            line += piece.count(b"\n", 0, e.start)
-            raise InputError(f"{self.path}, line {line}: byte 0x{piece[e.start]:02x} is not UTF-8 text; "
-                             f"save the file as UTF-8 CSV") from None
-
-    def _parse(self, text, fields, line):
-        """numpy's C parser reads the block; if it refuses, find the row and column to blame."""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return np.loadtxt(io.StringIO(text), dtype=fields, delimiter=self.delimiter, quotechar='"',
-                                  comments=None, ndmin=1)
-        except ValueError as e:
-            self._diagnose(text, line)
-            last = line + text.count("\n")
-            raise InputError(f"{self.path}, lines {line}-{last}: {short_reason(e)}") from None
-
-    def _diagnose(self, text, line):
-        """InputError at the first record that has the wrong number of fields or a feature that is no number."""
-        reader = csv.reader(io.StringIO(text), delimiter=self.delimiter)
-        n_columns = len(self.columns)
-        i = -1
-        try:
-            for record in reader:
-                if not record:
-                    continue  # a blank line: numpy's parser skips it too
-                i += 1
-                if len(record) != n_columns:
-                    raise InputError(f"{self._where(text, line, i)}: {_count(len(record), 'field')}, but the "
-                                     f"header names {n_columns} columns")
-                for j in self.columns_read:
-                    cell = record[j].strip()
-                    if not cell:
-                        raise InputError(f"{self._where(text, line, i, j)}: the cell is empty (missing values "
-                                         f"are not supported)")
-                    if not _is_number(cell):
-                        raise InputError(f"{self._where(text, line, i, j)}: {cell!r} is not a number")
-        except csv.Error as e:
-            raise InputError(f"{self.path}, line {line + reader.line_num - 1}: {e}") from None
-
-    def _where(self, text, line, i, j=None):
-        """'file, row R (line L), column NAME' for record i (blank lines not counted) of a block."""
-        reader = csv.reader(io.StringIO(text), delimiter=self.delimiter)
-        start, k = 1, -1
-        for record in reader:
-            if record:
-                k += 1
-                if k == i:
-                    break
-            start = reader.line_num + 1
-        row = self.rows_done + i + 1
-        column = "" if j is None else f", column {self.columns[j]!r}"
-        return f"{self.path}, row {row} (line {line + start - 1}){column}"
-
-
-class _Npz(Table):
-    columns = None
-    _no_rows = "X has no rows"
-
-    def _open(self):
-        try:
-            self.zip = zipfile.ZipFile(self.path)
-        except zipfile.BadZipFile:
-            raise InputError(f"{self.path}: not an NPZ file (not a zip archive)") from None
-        arrays = [name[:-4] for name in self.zip.namelist() if name.endswith(".npy")]
-        if "X" not in arrays:
-            raise InputError(f"{self.path}: no array X in the NPZ file (arrays: {_listing(arrays) or 'none'})")
-        self.stream = self.zip.open("X.npy")
-        version = np.lib.format.read_magic(self.stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(self.stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(self.stream)
-        else:
-            raise InputError(f"{self.path}: X is stored in .npy format version {version}, which is not read here")
-        if len(shape) != 2:
-            raise InputError(f"{self.path}: X has shape {shape}; it must be 2-D, one row per sample")
-        if dtype.kind not in "iufb":
-            raise InputError(f"{self.path}: X holds {dtype} values; features must be numbers")
-        self.n_rows, self.n_columns = shape
-        self.fortran, self.dtype = fortran, dtype
-        self.y = None
-        if self.want_labels:
-            if "y" not in arrays:
-                raise InputError(f"{self.path}: no array y (the labels) in the NPZ file "
-                                 f"(arrays: {_listing(arrays)})")
-            try:
-                with self.zip.open("y.npy") as f:
-                    y = np.lib.format.read_array(f, allow_pickle=False)
-            except ValueError as e:
-                if "Object arrays" not in str(e):
-                    raise
-                raise InputError(f"{self.path}: y holds Python objects, which are not read (they could run "
-                                 f"code); store the labels as numbers or text") from None
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = y[:, 0]
-            if y.shape != (self.n_rows,):
-                raise InputError(f"{self.path}: y has shape {y.shape}, but X has {self.n_rows} rows; y must be "
-                                 f"1-D with one label per row")
-            if y.dtype.kind not in "iufbUS":
-                raise InputError(f"{self.path}: y holds {y.dtype} values; labels must be numbers or text")
-            self.y = y.astype(str) if y.dtype.kind == "S" else y
-
-    def close(self):
-        for name in ("stream", "zip"):
-            handle = getattr(self, name, None)
-            if handle is not None:
-                handle.close()
-
-    def _blocks(self):
-        N, D = self.n_rows, self.n_columns
-        if self.fortran:  # columns are stored one after another: read them all at once
-            data = self.stream.read(N * D * self.dtype.itemsize)
-            _check_length(self.path, data, N * D * self.dtype.itemsize)
-            X = np.frombuffer(data, dtype=self.dtype).reshape((N, D), order="F").astype(np.float64)
-            blocks = [(0, X)]
-        else:
-            blocks = self._stored_rows(N, D)
-        for start, X in blocks:
-            self._check_finite(X, lambda i, j: f"{self.path}: X[{start + i}, {j}]")
-            y = None
-            if self.y is not None:
-                y = self.y[start:start + X.shape[0]]
-                if y.dtype.kind == "f" and not np.isfinite(y).all():
-                    raise InputError(f"{self.path}: y[{start + int(np.argmin(np.isfinite(y)))}] is not a finite "
-                                     f"number; every row needs a label")
-            yield X, y
-
-    def _stored_rows(self, N, D):
-        """(first row index, X (n, D) float64) for blocks of the C-ordered array as stored."""
-        row_bytes = max(D * self.dtype.itemsize, 1)
-        rows = max(1, BLOCK_BYTES // row_bytes)
-        for start in range(0, N, rows):
-            n = min(rows, N - start)
-            data = self.stream.read(n * row_bytes) if D else b""
-            _check_length(self.path, data, n * row_bytes if D else 0)
-            yield start, np.frombuffer(data, dtype=self.dtype).reshape(n, D).astype(np.float64)
-
-    def _select_unnamed(self, n_features):
-        if self.n_columns == 0:
-            raise InputError(f"{self.path}: X has no columns")
-        super()._select_unnamed(n_features)
-
-
-class _Parquet(Table):
-    _no_rows = "has no rows"
-
-    def _open(self):
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise InputError(f"{self.path}: reading Parquet files needs pyarrow: "
-                             f"pip install 'residual_mlp[parquet]'") from None
-        import pyarrow as pa
-
-        try:
-            self.file = pq.ParquetFile(self.path)
-        except (pa.ArrowException, OSError) as e:
-            raise InputError(f"{self.path}: not a Parquet file, or a damaged one ({short_reason(e)})") from None
-        self.columns = list(self.file.schema_arrow.names)
-        self.n_rows = self.file.metadata.num_rows
-
-    def close(self):
-        file = getattr(self, "file", None)
-        if file is not None:
-            file.close()
-
-    def _blocks(self):
-        import pyarrow as pa
-
-        wanted = [self.columns[j] for j in self.columns_read]
-        label = None if self.target_column is None else self.columns[self.target_column]
-        start = 0
-        try:
-            read = wanted + ([label] if label else [])
-            for batch in self.file.iter_batches(batch_size=BLOCK_ROWS, columns=read):
-                n = batch.num_rows
-                X = np.empty((n, len(wanted)))                                 # (n, D)
-                for k, name in enumerate(wanted):
-                    X[:, k] = self._numbers(batch.column(name), name, start)
-                self._check_finite(X, lambda i, j: f"{self.path}, row {start + i + 1}, column {wanted[j]!r}")
-                y = None
-                if label is not None:
-                    y = self._values(batch.column(label), label, start)
-                    if y.dtype.kind == "O":
-                        y = y.astype(str)
-                    elif y.dtype.kind == "f" and not np.isfinite(y).all():
-                        i = int(np.argmin(np.isfinite(y)))
-                        raise InputError(f"{self.path}, row {start + i + 1}, column {label!r}: the label is not a "
-                                         f"finite number")
-                yield X, y
-                start += n
-        except pa.ArrowException as e:
-            raise InputError(f"{self.path}: cannot read it past row {start}: {short_reason(e)}") from None
-
-    def _values(self, column, name, start):
-        """A column of a batch as numpy values; InputError at its first missing value."""
-        import pyarrow as pa
-
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        if column.null_count:
-            i = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
-            raise InputError(f"{self.path}, row {start + i + 1}, column {name!r}: a missing value (null)")
-        return column.to_numpy(zero_copy_only=False)
-
-    def _numbers(self, column, name, start):
-        import pyarrow as pa
-
-        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
-            or pa.types.is_decimal(kind)
-        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        if not (numeric or text):
-            raise InputError(f"{self.path}, column {name!r}: holds values of type {kind}; features must be "
-                             f"numbers")
-        values = self._values(column, name, start)
-        if numeric:
-            return values.astype(np.float64)
-        for i, cell in enumerate(values):
-            if not _is_number(cell.strip()):
-                raise InputError(f"{self.path}, row {start + i + 1}, column {name!r}: {cell!r} is not a number")
-        return values.astype(np.float64)
-
-
-def _record_dtype(kinds):
-    """A structured dtype reading a CSV record: one field per run of adjacent features or skipped columns.
-
-    Returns (dtype, places): places pairs each feature field with the X columns it fills.
-    """
-    fields, places = [], []
-    j = 0
-    while j < len(kinds):
-        kind = kinds[j]
-        if kind == "label":
-            fields.append(("label", "O"))
-            j += 1
-            continue
-        end = j + 1
-        while end < len(kinds) and kinds[end] != "label" and (kinds[end] is None) == (kind is None):
-            end += 1
-        name = f"c{j}"
-        if kind is None:
-            fields.append((name, "O", (end - j,)))
-        else:
-            fields.append((name, "f8", (end - j,)))
-            places.append((name, np.array(kinds[j:end])))
-        j = end
-    return np.dtype(fields), places
-
-
-def _typed_labels(labels, table):
-    """Labels as integers if every one is an integer, as floats if every one is a number, else as text."""
-    if labels.dtype.kind not in "US":
-        return labels
-    for dtype in (np.int64, np.float64):
-        try:
-            typed = labels.astype(dtype)
-        except (ValueError, OverflowError):
-            continue
-        if dtype is np.float64 and not np.isfinite(typed).all():
-            i = int(np.argmin(np.isfinite(typed)))
-            raise InputError(f"{table.label_place(i + 1)}: the label {_text(labels[i])} is not a finite number")
-        return typed
-    return labels
 
 
 def _integers(values):
