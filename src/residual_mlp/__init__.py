@@ -10,7 +10,10 @@ def __getattr__(name):
     if name == "ResidualMLPClassifier":
         from .estimator import ResidualMLPClassifier
         return ResidualMLPClassifier
+    if name in ("to_onnx", "save_onnx"):  # needs the optional onnx extra
+        from . import onnx_export
+        return getattr(onnx_export, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["Activations", "History", "Params", "ResidualMLPClassifier", "TrainState", "backward", "fit",
-           "forward", "init_params", "loss_and_grads", "predict", "predict_proba"]
+           "forward", "init_params", "loss_and_grads", "predict", "predict_proba", "save_onnx", "to_onnx"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .atomic import write_atomic
-from .errors import InputError
+from .errors import InputError, short_reason
 
 # Opset 18 (onnx 1.13) and ai.onnx.ml 3: read by onnxruntime >= 1.14 and written by skl2onnx >= 1.14,
 # older than the versions pyproject's `onnx` extra asks for, so every allowed install handles it.
@@ -40,7 +40,7 @@ ALIAS = "ResidualMLPClassifier"
 _SUPPORTED = "StandardScaler, SimpleImputer, MissingIndicator, OneHotEncoder, ColumnTransformer, Pipeline"
 
 
-def to_onnx(model, X_sample, *, target_opset=None, dtype=None):
+def to_onnx(model, X_sample=None, *, target_opset=None, dtype=None):
     """An ONNX model of a fitted ResidualMLPClassifier or of a Pipeline ending in one.
 
     Parameters
@@ -49,9 +49,10 @@ def to_onnx(model, X_sample, *, target_opset=None, dtype=None):
         Fitted. A Pipeline's other steps may be StandardScaler, SimpleImputer, MissingIndicator,
         OneHotEncoder (without infrequent categories), ColumnTransformer, nested Pipelines and
         "passthrough", and the table encoder of `residual_mlp.make_pipeline`.
-    X_sample : array-like or DataFrame of shape (n, D)
-        A few rows as the model is given them: fixes the input names, types and width D. Rows
-        are not used otherwise.
+    X_sample : array-like or DataFrame of shape (n, D), optional
+        A few rows as the model is given them, checked against the inputs the fitted model
+        declares (names, numbers or text, width D): an InputError names the first disagreement.
+        The inputs themselves are read from the fitted model, so it may be left out.
     target_opset : dict or int, optional
         Opset of the graph; default `TARGET_OPSET` ({"": 18, "ai.onnx.ml": 3}).
     dtype : {numpy.float32, numpy.float64}, optional
@@ -91,9 +92,8 @@ def to_onnx(model, X_sample, *, target_opset=None, dtype=None):
             custom_shape_calculators={SimpleImputer: _imputer_shape, MissingIndicator: _indicator_shape})
     except InputError:
         raise
-    except Exception as e:  # skl2onnx's own refusals: one line, naming the model
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"cannot export {type(model).__name__} to ONNX: {first}") from e
+    except Exception as e:  # skl2onnx's own refusals, as one line naming the model
+        raise InputError(f"cannot export {type(model).__name__} to ONNX: {short_reason(e)}") from e
     # skl2onnx declares the highest opsets its nodes need; declare the pinned ones (skl2onnx.to_onnx
     # does the same for the main domain)
     pinned = opset if isinstance(opset, dict) else {"": opset}
@@ -223,7 +223,12 @@ def _check_fitted(classifier, path):
 
 
 def _initial_types(exported, X_sample, dtype):
-    """skl2onnx's input declarations: one per column for a ColumnTransformer by name, else one X."""
+    """skl2onnx's input declarations, read from the fitted model; X_sample, if given, must agree.
+
+    A ColumnTransformer selecting by name: one (N, 1) input per column it reads, in the order it was
+    fitted on, text where its imputer or one-hot encoder learned strings, numbers otherwise.
+    Anything else: one input X (N, D).
+    """
     from skl2onnx.common.data_types import (
         DoubleTensorType,
         FloatTensorType,
@@ -234,23 +239,48 @@ def _initial_types(exported, X_sample, dtype):
 
     float_type = FloatTensorType if dtype == np.float32 else DoubleTensorType
     first = exported.steps[0][1] if isinstance(exported, Pipeline) else exported
-    columns = getattr(X_sample, "columns", None)
-    if isinstance(first, ColumnTransformer) and columns is not None and _selects_by_name(first):
+    if isinstance(first, ColumnTransformer) and _selects_by_name(first) and hasattr(first, "feature_names_in_"):
         used = _used_columns(first)
-        types = []
-        for name in columns:
-            if name not in used:
-                continue
-            kind = X_sample[name].dtype.kind
-            types.append((str(name), float_type([None, 1]) if kind in "fiub" else StringTensorType([None, 1])))
-        return types
-    X = np.asarray(X_sample)
-    if X.ndim != 2:
-        raise InputError(f"X_sample must be a table of shape (n, D), got shape {X.shape}")
-    if X.dtype.kind not in "fiub":
-        raise InputError("X_sample holds text: give it as a DataFrame to a Pipeline that starts with a "
-                         "ColumnTransformer selecting columns by name")
-    return [("X", float_type([None, X.shape[1]]))]
+        names = [str(c) for c in first.feature_names_in_ if c in used]
+        text = {name: _reads_text(first, name) for name in names}
+        columns = getattr(X_sample, "columns", None)
+        if X_sample is not None and columns is None:
+            raise InputError("X_sample must be a DataFrame: the pipeline selects its columns by name")
+        for name in names if X_sample is not None else ():
+            if name not in columns:
+                raise InputError(f"X_sample has no column {name!r}, which the pipeline reads")
+            if not text[name] and X_sample[name].dtype.kind not in "fiub":
+                raise InputError(f"column {name!r} of X_sample holds {X_sample[name].dtype}, but the pipeline "
+                                 f"reads it as numbers")
+        return [(name, StringTensorType([None, 1]) if text[name] else float_type([None, 1])) for name in names]
+    D = int(first.n_features_in_)
+    if X_sample is not None:
+        X = np.asarray(X_sample)
+        if X.ndim != 2 or X.shape[1] != D:
+            raise InputError(f"X_sample must have shape (n, {D}), as the model was fitted, got {X.shape}")
+        if X.dtype.kind not in "fiub":
+            raise InputError(f"X_sample holds {X.dtype}, not numbers: text needs a Pipeline that starts "
+                             f"with a ColumnTransformer selecting columns by name")
+    return [("X", float_type([None, D]))]
+
+
+def _reads_text(ct, name):
+    """Whether the part of the ColumnTransformer `ct` that reads column `name` learned strings from it."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    for _, part, columns in ct.transformers_:
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        if isinstance(part, str) or name not in columns:
+            continue
+        first = part.steps[0][1] if isinstance(part, Pipeline) else part
+        if isinstance(first, SimpleImputer):
+            return np.asarray(first.statistics_).dtype.kind in "OUS"
+        if isinstance(first, OneHotEncoder):
+            return first.categories_[columns.index(name)].dtype.kind in "OUS"
+        return False
+    return False
 
 
 def _selects_by_name(ct):
