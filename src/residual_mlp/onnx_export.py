@@ -115,7 +115,9 @@ def input_feed(onnx_model, X):
 
     One input ``X``: X as a 2-D array in the input's float type. One input per column: each column
     of the DataFrame X as (N, 1): numbers and booleans in the input's float type (missing as NaN),
-    text as an object array of str (missing as "").
+    text as an object array of str (NaN, pandas.NA and None as "", the graph's missing text).
+    scikit-learn's SimpleImputer(missing_values=np.nan) counts NaN but not None as missing in an
+    object column (pandas' str dtype stores None as NaN, so only object columns differ there).
     """
     import onnx
 
@@ -216,10 +218,9 @@ def _transformer(step, path):
 def _check_fitted(classifier, path):
     if not hasattr(classifier, "params_"):
         raise InputError(f"cannot export step {path!r}: ResidualMLPClassifier is not fitted")
-    kind = np.asarray(classifier.classes_).dtype.kind
-    if kind not in "iuUOSb":
+    if _labels(classifier) is None:
         raise InputError(f"cannot export step {path!r}: ONNX labels are integers or strings, but the "
-                         f"classes are of dtype {np.asarray(classifier.classes_).dtype}")
+                         f"classes are {np.asarray(classifier.classes_).tolist()[:5]}")
 
 
 def _initial_types(exported, X_sample, dtype):
@@ -380,16 +381,26 @@ def _convert_classifier(scope, operator, container):
     label, proba = operator.outputs[0].full_name, operator.outputs[1].full_name
     container.add_node("Softmax", [theta], [proba], name=scope.get_unique_operator_name("Softmax"), axis=1)
     index = g.node("ArgMax", [theta], axis=1, keepdims=0)   # the first maximum, as numpy's argmax
-    classes = np.asarray(est.classes_)
-    if _string_labels(est):
-        labels = g.const(np.array([str(c) for c in classes], dtype=object))
-    else:
-        labels = g.const(classes.astype(np.int64))
+    labels = g.const(_labels(est))
     container.add_node("Gather", [labels, index], [label], name=scope.get_unique_operator_name("Gather"), axis=0)
 
 
+def _labels(est):
+    """The classes as the graph's label table: int64 (integers, also as floats), str objects, or None."""
+    classes = np.asarray(est.classes_)
+    if all(isinstance(c, (str, np.str_)) for c in classes.tolist()):
+        return np.array([str(c) for c in classes], dtype=object)
+    if classes.dtype.kind not in "iubfO":
+        return None
+    try:
+        whole = classes.astype(np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return whole if np.array_equal(whole, classes) else None
+
+
 def _string_labels(est):
-    return np.asarray(est.classes_).dtype.kind in "UOS"
+    return _labels(est).dtype == object
 
 
 # --------------------------------------------------------- imputation from IsNaN / Equal / Where
