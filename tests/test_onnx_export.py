@@ -88,6 +88,8 @@ def test_scaler_pipeline_on_digits(dtype):
     assert [o.name for o in onnx_model.graph.output] == ["label", "probabilities"]
     assert {e.domain: e.version for e in onnx_model.opset_import}[""] == onnx_export.TARGET_OPSET[""]
     onnx.checker.check_model(onnx_model, full_check=True)
+    weight_bytes = sum(W.nbytes for W in pipe[-1].params_)  # the file is the weights and a little more
+    assert weight_bytes < len(onnx_model.SerializeToString()) < weight_bytes + 4096
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
