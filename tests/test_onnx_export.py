@@ -277,7 +277,7 @@ def test_a_table_encoder_with_dates_exports_the_date_parts_as_inputs():
     columns.transformers[0][2].extend(["seen_year", "seen_dayofyear"])
     pipe = fitted(Pipeline([("columns", StandInEncoder(columns)),
                             ("classifier", ResidualMLPClassifier(n_hidden=12, max_iter=30, random_state=0))]), X, y)
-    onnx_model = onnx_export.to_onnx(pipe)
+    onnx_model = onnx_export.to_onnx(pipe, X.head())  # the sample as the pipeline reads it, with dates
     names = [i.name for i in onnx_model.graph.input]
     assert "seen" not in names and {"seen_year", "seen_dayofyear"} <= set(names)
     label, proba = run_onnx(onnx_model, pipe[0].parts(X))

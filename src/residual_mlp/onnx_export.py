@@ -71,6 +71,11 @@ def to_onnx(model, X_sample=None, *, target_opset=None, dtype=None):
         labels other than integers or strings.
     ImportError
         skl2onnx or onnx is missing (``pip install residual_mlp[onnx]``).
+
+    See Also
+    --------
+    input_feed : the inputs of the ONNX model for rows of a table, for onnxruntime.
+    save_onnx : the same, written to a file.
     """
     from skl2onnx import convert_sklearn
     from sklearn.impute import MissingIndicator, SimpleImputer
@@ -82,7 +87,7 @@ def to_onnx(model, X_sample=None, *, target_opset=None, dtype=None):
     dtype = weights if dtype is None else np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise InputError(f"dtype must be float32 or float64, got {dtype}")
-    initial_types = _initial_types(exported, X_sample, dtype)
+    initial_types = _initial_types(exported, X_sample, dtype, _raw_columns(model))
     opset = TARGET_OPSET if target_opset is None else target_opset
     try:
         onnx_model = convert_sklearn(
@@ -122,7 +127,7 @@ def input_feed(onnx_model, X):
     import onnx
 
     inputs = [(i.name, i.type.tensor_type.elem_type) for i in onnx_model.graph.input]
-    if len(inputs) == 1 and inputs[0][0] == "X":
+    if len(inputs) == 1 and inputs[0][0] == "X" and "X" not in getattr(X, "columns", ()):
         return {"X": np.asarray(X, dtype=onnx.helper.tensor_dtype_to_np_dtype(inputs[0][1]))}
     feed = {}
     for name, elem in inputs:
@@ -223,7 +228,19 @@ def _check_fitted(classifier, path):
                          f"classes are {np.asarray(classifier.classes_).tolist()[:5]}")
 
 
-def _initial_types(exported, X_sample, dtype):
+def _raw_columns(model):
+    """The columns a table encoder at the head of `model` reads, or None: X_sample holds these, and
+    not the date parts the encoder makes of some of them."""
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(model, Pipeline):
+        model = next(step for _, step in model.steps if step not in (None, "passthrough"))
+    if hasattr(model, "transformer_") and hasattr(model, "input_columns_"):
+        return {str(c) for c in model.input_columns_}
+    return None
+
+
+def _initial_types(exported, X_sample, dtype, raw_columns=None):
     """skl2onnx's input declarations, read from the fitted model; X_sample, if given, must agree.
 
     A ColumnTransformer selecting by name: one (N, 1) input per column it reads, in the order it was
@@ -239,7 +256,9 @@ def _initial_types(exported, X_sample, dtype):
     from sklearn.pipeline import Pipeline
 
     float_type = FloatTensorType if dtype == np.float32 else DoubleTensorType
-    first = exported.steps[0][1] if isinstance(exported, Pipeline) else exported
+    first = exported
+    while isinstance(first, Pipeline):  # the step that reads the input, in nested pipelines too
+        first = first.steps[0][1]
     if isinstance(first, ColumnTransformer) and _selects_by_name(first) and hasattr(first, "feature_names_in_"):
         used = _used_columns(first)
         names = [str(c) for c in first.feature_names_in_ if c in used]
@@ -248,6 +267,8 @@ def _initial_types(exported, X_sample, dtype):
         if X_sample is not None and columns is None:
             raise InputError("X_sample must be a DataFrame: the pipeline selects its columns by name")
         for name in names if X_sample is not None else ():
+            if raw_columns is not None and name not in raw_columns:
+                continue  # a part the table encoder makes (of a date): not in X_sample
             if name not in columns:
                 raise InputError(f"X_sample has no column {name!r}, which the pipeline reads")
             if not text[name] and X_sample[name].dtype.kind not in "fiub":
