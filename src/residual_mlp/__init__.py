@@ -6,7 +6,8 @@ __version__ = "0.2.0"
 
 # The scikit-learn face pulls in scikit-learn's base classes (about a second): loaded only when asked for.
 _LAZY = {"ResidualMLPClassifier": "estimator", "RECIPES": "estimator", "make_pipeline": "pipeline",
-         "TableEncoder": "columns", "save_model": "saving", "load_model": "saving"}
+         "TableEncoder": "columns", "save_model": "saving", "load_model": "saving",
+         "to_onnx": "onnx_export", "save_onnx": "onnx_export"}  # the last two need the optional onnx extra
 
 
 def __getattr__(name):
@@ -18,4 +19,4 @@ def __getattr__(name):
 
 __all__ = ["Activations", "History", "Params", "RECIPES", "ResidualMLPClassifier", "TableEncoder", "TrainState",
            "backward", "fit", "forward", "init_params", "load_model", "loss_and_grads", "make_pipeline", "predict",
-           "predict_proba", "save_model"]
+           "predict_proba", "save_model", "save_onnx", "to_onnx"]

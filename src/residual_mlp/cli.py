@@ -12,7 +12,7 @@ import sys
 
 from .errors import EXIT_DIVERGED, EXIT_INPUT, EXIT_SIGINT, Diverged, InputError, Interrupted
 
-COMMANDS = ("train", "predict", "evaluate", "info", "gradcheck", "figures", "explain")
+COMMANDS = ("train", "predict", "evaluate", "info", "export", "gradcheck", "figures", "explain")
 
 
 class _Parser(argparse.ArgumentParser):
