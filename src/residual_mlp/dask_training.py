@@ -33,8 +33,16 @@ import numpy as np
 from . import model, optim
 from .errors import InputError
 from .model import Params
-from .train import (History, TrainState, _check_options, _drop_unfinished_row, _monitor,
-                    _n_correct, _schedule_factor, _stop_non_finite)
+from .train import (
+    History,
+    TrainState,
+    _check_options,
+    _drop_unfinished_row,
+    _monitor,
+    _n_correct,
+    _schedule_factor,
+    _stop_non_finite,
+)
 
 N_STATS = 3  # loss sum, correct (weighted) count, weight total: the head of each packed partial sum
 PERSIST_FRACTION = 0.5  # persist the data when they take at most this share of the cluster's memory
@@ -303,9 +311,9 @@ def fit_dask(params: Params, X, y, *, lr=0.1, epochs=100, optimizer="gd", moment
         if validated_before != (val is not None):
             state.monitor_best, state.monitor_bad, state.plateau_bad = math.inf, 0, 0
             state.best_params = None
-    hyper = dict(lr=lr, epochs=epochs, optimizer=optimizer, momentum=momentum, betas=betas, eps=eps,
-                 weight_decay=weight_decay, lr_schedule=lr_schedule, patience=patience, tol=tol,
-                 validated=val is not None)
+    hyper = {"lr": lr, "epochs": epochs, "optimizer": optimizer, "momentum": momentum, "betas": betas,
+             "eps": eps, "weight_decay": weight_decay, "lr_schedule": lr_schedule, "patience": patience,
+             "tol": tol, "validated": val is not None}
     if optimizer == "lbfgs":
         _run_lbfgs(state, reducer, val_reducer, hyper, callback)
     else:
@@ -484,7 +492,7 @@ def _run_lbfgs(state, reducer, val_reducer, hyper, callback):
     try:
         entering["stats"] = stats_at(x0)
         result = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=on_iteration,
-                          options=dict(maxiter=maxiter, maxfun=20 * maxiter + 20, gtol=tol))
+                          options={"maxiter": maxiter, "maxfun": 20 * maxiter + 20, "gtol": tol})
     except _NonFinite:
         _finish(history, "non_finite",
                 f"the loss or its gradient became non-finite at epoch {state.epoch + 1} (L-BFGS-B); "
@@ -652,6 +660,8 @@ def _column_moments(x):
 def _merge_moments(parts, axis=None, keepdims=False):
     """Chan et al.'s pairwise update of (count, sum, M2) over the stacked chunk moments."""
     parts = np.asarray(parts)
+    if parts.shape[0] == 0:  # dask's metadata probe
+        return parts
     n, total, m2 = parts[0, 0].copy(), parts[0, 1].copy(), parts[0, 2].copy()
     for k in range(1, parts.shape[0]):
         nb, tb, m2b = parts[k, 0], parts[k, 1], parts[k, 2]
@@ -703,7 +713,7 @@ def prepass(X, y, sample_weight=None, *, classes=None, client=None):
     chunk_counts = da.map_blocks(lambda c: np.bincount(c, minlength=C)[None], codes,
                                  chunks=((1,) * X.numblocks[0], (C,)), new_axis=1, dtype=np.int64)
     (chunk_counts,) = dask.compute(chunk_counts, **scheduler)
-    n, total, m2, mean = (np.asarray(moments)[0, k] for k in range(4))
+    n, _, m2, mean = (np.asarray(moments)[0, k] for k in range(4))
     N = int(chunk_counts.sum())
     if w is not None and w_min < 0:
         raise InputError("sample_weight has negative values")
