@@ -25,12 +25,13 @@ workers before the first step; larger data are re-read from their source at ever
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import model, optim
+from . import model, optim, workspace
 from .errors import InputError
 from .model import Params
 from .train import (
@@ -59,32 +60,64 @@ def _unpack(vector, shapes):
 
 
 def _chunk_sums(x, y, w, vector, shapes, with_grads):
-    """One packed row (1, 3 + P) float64: loss sum, correct count, weight total, gradient sums."""
-    y = y.reshape(-1)
-    w = None if w is None else w.reshape(-1)
+    """One packed row (1, 3 + P) float64: loss sum, correct count, weight total, gradient sums.
+
+    The chunk is taken in sub-blocks of at most `_block_rows` rows, so a worker's memory for the
+    activations stays near SUB_BLOCK_BYTES whatever the partition size; each sub-block runs through
+    `workspace.Workspace` (model.py's equations in reused buffers, equal to them bit for bit), and its
+    sums are added into the float64 row in order.
+    """
     params = _unpack(vector, shapes)
+    (D, _), (M, _), _, (C, _) = shapes
     P = vector.size if with_grads else 0
     out = np.zeros((1, N_STATS + P))                                   # (1, 3 + P)
     n = x.shape[0]
+    y = model._as_labels(y.reshape(-1), n, C)
     if w is not None:
-        w = np.asarray(w, dtype=vector.dtype)
+        w = np.asarray(w, dtype=vector.dtype).reshape(-1)
         if np.any(w < 0) or not np.all(np.isfinite(w)):
             raise InputError("sample_weight must be finite and non-negative")
-    if n == 0 or (w is not None and not w.any()):
-        return out  # an empty chunk, or one whose rows all weigh 0, adds nothing
-    acts = model.forward(params, x)
-    loss, dtheta = model.cross_entropy(acts, y, w)  # normalised by this chunk's total T_b
-    total = n if w is None else w.sum()             # T_b, as cross_entropy rounds it
-    out[0, 0] = float(loss) * float(total)
-    out[0, 1] = _n_correct(acts.theta, y, w)
-    out[0, 2] = float(total)
-    if with_grads:
-        dtheta *= total                             # undo the chunk's 1/T_b: unnormalised sums
-        offset = N_STATS
-        for dW in model.backward(params, acts, dtheta):
-            out[0, offset:offset + dW.size] = dW.ravel()
-            offset += dW.size
+    rows = _block_rows(D, M, C, vector.dtype)
+    for i in range(0, n, rows):
+        xb, yb, wb = x[i:i + rows], y[i:i + rows], (None if w is None else w[i:i + rows])
+        if wb is not None and not wb.any():
+            continue  # rows that all weigh 0 add nothing (and cross_entropy has no total to divide by)
+        ws = _workspace(xb.shape[0], D, M, C, vector.dtype)
+        loss = ws.loss(params, xb, yb, wb)             # normalised by this sub-block's total T_b
+        total = xb.shape[0] if wb is None else wb.sum()  # T_b, as cross_entropy rounds it
+        out[0, 0] += float(loss) * float(total)
+        out[0, 1] += _n_correct(ws.theta, yb, wb)
+        out[0, 2] += float(total)
+        if with_grads:
+            ws.dtheta *= total                         # undo the 1/T_b: unnormalised sums
+            offset = N_STATS
+            for dW in ws.backward(params):             # dW1..dW4, in the weight vector's order
+                out[0, offset:offset + dW.size] += dW.ravel()
+                offset += dW.size
     return out
+
+
+SUB_BLOCK_BYTES = 64 * 2**20  # activations' memory per sub-block of a chunk
+_local = threading.local()
+
+
+def _block_rows(D, M, C, dtype):
+    """Rows per sub-block: about SUB_BLOCK_BYTES of activations (2 (N, D), 4 (N, M), 4 (N, C))."""
+    per_row = (2 * D + 4 * M + 4 * C) * np.dtype(dtype).itemsize
+    return max(1, SUB_BLOCK_BYTES // per_row)
+
+
+def _workspace(n, D, M, C, dtype):
+    """This thread's Workspace for sub-blocks of n rows (the latest two shapes are kept)."""
+    cache = getattr(_local, "workspaces", None)
+    if cache is None:
+        cache = _local.workspaces = {}
+    key = (n, D, M, C, np.dtype(dtype).str)
+    if key not in cache:
+        if len(cache) >= 2:
+            cache.pop(next(iter(cache)))
+        cache[key] = workspace.Workspace(n, D, M, C, dtype)
+    return cache[key]
 
 
 # ---------------------------------------------------------------------------------------------------
