@@ -159,11 +159,59 @@ def _aligned(a, X, name):
     a = _as_dask_rows(a, name, 1)
     if a.numblocks[0] != X.numblocks[0]:
         raise InputError(f"{name} has {a.numblocks[0]} row chunks, X has {X.numblocks[0]}: they must be "
-                         f"partitioned alike")
+                         f"partitioned alike (for columns of one dask DataFrame use "
+                         f"dask_training.from_frame)")
     known = not any(math.isnan(c) for c in X.chunks[0] + a.chunks[0])
     if known and a.chunks[0] != X.chunks[0]:
         raise InputError(f"{name}'s row chunks {a.chunks[0]} differ from X's {X.chunks[0]}")
     return a
+
+
+def from_frame(frame, target, *, features=None, sample_weight=None, dtype=np.float64):
+    """(X, y, w) dask arrays from one dask DataFrame, partitioned alike (one chunk per partition).
+
+    X (N, D) holds `features` (default: every column but `target` and `sample_weight`) in `dtype`,
+    y (N,) the `target` column as it is, w (N,) the `sample_weight` column (or None). Chunk sizes
+    stay unknown and the file is read once per computation. Selecting X and y separately from a
+    Parquet-backed frame does not do this: dask may merge the partitions of a narrow column.
+    """
+    import dask
+    import dask.array as da
+
+    names = [str(c) for c in frame.columns]
+    for name in [target] + ([] if sample_weight is None else [sample_weight]):
+        if name not in names:
+            raise InputError(f"column {name!r} not found; the columns are {', '.join(names[:12])}")
+    if features is None:
+        features = [c for c in frame.columns if c not in (target, sample_weight)]
+    columns = list(features) + [target] + ([] if sample_weight is None else [sample_weight])
+    parts = frame[columns].to_delayed()
+    D = len(features)
+
+    def pieces(pick, shape, kind):
+        blocks = [da.from_delayed(dask.delayed(pick)(part), shape=shape, dtype=kind) for part in parts]
+        return da.concatenate(blocks, axis=0, allow_unknown_chunksizes=True)
+
+    X = pieces(_frame_features(features, dtype), (math.nan, D), dtype)
+    y = pieces(_frame_column(target, None), (math.nan,), frame[target].dtype)
+    w = None if sample_weight is None else pieces(_frame_column(sample_weight, dtype), (math.nan,), dtype)
+    return X, y, w
+
+
+class _frame_features:
+    def __init__(self, features, dtype):
+        self.features, self.dtype = list(features), dtype
+
+    def __call__(self, part):
+        return np.ascontiguousarray(part[self.features].to_numpy(dtype=self.dtype))  # rows contiguous
+
+
+class _frame_column:
+    def __init__(self, name, dtype):
+        self.name, self.dtype = name, dtype
+
+    def __call__(self, part):
+        return part[self.name].to_numpy(dtype=self.dtype)
 
 
 def _client_or_none(client):
