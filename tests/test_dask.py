@@ -27,6 +27,7 @@ import residual_mlp as rm
 from residual_mlp import checkpoint
 from residual_mlp.dask_training import (
     fit_dask,
+    from_frame,
     loss_and_grads_dask,
     predict_dask,
     predict_proba_dask,
@@ -105,10 +106,11 @@ def test_twenty_gd_steps_follow_fit(scheduler):
     assert history.loss[-1] < history.loss[0]
 
 
-def test_rerun_with_same_chunking_is_bit_identical(client):
+@pytest.mark.parametrize("persist", [False, True])
+def test_rerun_with_same_chunking_is_bit_identical(client, persist):
     X, y, w = data(weighted=True)
     runs = [fit_dask(PARAMS, *chunked(X, y, None, ROWS)[:2], sample_weight=chunked(X, y, w, ROWS)[2],
-                     lr=0.5, epochs=4, client=client, persist=False, split_every=3)[0]
+                     lr=0.5, epochs=4, client=client, persist=persist, split_every=3)[0]
             for _ in range(2)]
     for W, V in zip(*runs):
         assert np.array_equal(W, V)
@@ -306,3 +308,21 @@ def test_killed_worker_mid_step_is_recomputed_and_checkpoint_resumes(client, tmp
     assert history_resumed.loss == history_ref.loss
     for W, V in zip(params_resumed, params_ref):
         assert np.array_equal(W, V)
+
+
+def test_from_frame_keeps_parquet_columns_partitioned_alike(tmp_path):
+    X, y, w = data(weighted=True)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(D)]).assign(label=y, weight=w)
+    for k, rows in enumerate(np.array_split(np.arange(N), 6)):
+        frame.iloc[rows].to_parquet(tmp_path / f"part{k}.parquet")
+    stored = dd.read_parquet(str(tmp_path / "*.parquet"))
+    Xd, yd, wd = from_frame(stored, "label", sample_weight="weight")
+    assert Xd.numblocks[0] == yd.numblocks[0] == wd.numblocks[0] == 6
+    with dask.config.set(scheduler="threads"):
+        loss, grads = loss_and_grads_dask(PARAMS, Xd, yd, wd)
+    loss_ref, grads_ref = rm.loss_and_grads(PARAMS, X, y, w)
+    assert rel(loss, loss_ref) <= 1e-12
+    for dW, dW_ref in zip(grads, grads_ref):
+        assert rel(dW, dW_ref) <= 1e-12
+    with pytest.raises(InputError, match="column 'species' not found"):
+        from_frame(stored, "species")

@@ -253,6 +253,7 @@ class _Reducer:
 
     def __init__(self, X, y, w, client, split_every, shapes, dtype):
         self.X, self.y, self.w = X, y, w
+        self.weighted = False  # for a packed X (y and w None): whether its last column is w
         self.client, self.split_every = client, split_every
         self.shapes, self.dtype = shapes, dtype
         self.P = sum(a * b for a, b in shapes)
@@ -269,11 +270,15 @@ class _Reducer:
         else:
             weights = vector
         width = N_STATS + (self.P if with_grads else 0)
-        args = [self.X, self.y[:, None]] + ([] if self.w is None else [self.w[:, None]])
         nb = self.X.numblocks[0]
-        kernel = _kernel_weighted if self.w is not None else _kernel
-        parts = da.map_blocks(kernel, *args, weights, self.shapes, with_grads,
-                              chunks=((1,) * nb, (width,)), dtype=np.float64)
+        if self.w is None and self.y is None:  # one packed array [x | y | w] per chunk, see _pack
+            parts = da.map_blocks(_kernel_packed, self.X, weights, self.shapes, with_grads, self.weighted,
+                                  chunks=((1,) * nb, (width,)), dtype=np.float64)
+        else:
+            args = [self.X, self.y[:, None]] + ([] if self.w is None else [self.w[:, None]])
+            kernel = _kernel_weighted if self.w is not None else _kernel
+            parts = da.map_blocks(kernel, *args, weights, self.shapes, with_grads,
+                                  chunks=((1,) * nb, (width,)), dtype=np.float64)
         total = parts.sum(axis=0, split_every=self.split_every)
         self.bytes_moved += nb * width * 8
         if self.client is not None:
@@ -291,6 +296,20 @@ class _Reducer:
             raise InputError("the training data have no rows (or all sample weights are 0)")
         grads = _unpack((sums[N_STATS:] / total).astype(self.dtype), self.shapes)
         return sums[0] / total, sums[1] / total, total, Params(*(np.array(g) for g in grads))
+
+
+def _kernel_packed(xyw, vector, shapes, with_grads, weighted):
+    D = shapes[0][0]
+    x = np.ascontiguousarray(xyw[:, :D])
+    w = xyw[:, D + 1] if weighted else None
+    return _chunk_sums(x, xyw[:, D].astype(np.intp), w, vector, shapes, with_grads)
+
+
+def _pack(x, y, w=None):
+    """[x | y | w] (n, D + 1 or D + 2) in x's dtype: one block per chunk, so that a chunk's rows,
+    labels and weights are persisted on the same worker (class indices are exact as floats)."""
+    return np.concatenate([x, y.reshape(-1, 1).astype(x.dtype)]
+                          + ([] if w is None else [w.reshape(-1, 1).astype(x.dtype)]), axis=1)
 
 
 def _kernel(x, y, vector, shapes, with_grads):
@@ -375,11 +394,11 @@ def fit_dask(params: Params, X, y, *, lr=0.1, epochs=100, optimizer="gd", moment
         nbytes = sum(a.nbytes for a in pieces)
         persist = math.isfinite(nbytes) and nbytes <= _memory_for_data(client)
     if persist:
-        X, y, w = _persist(client, X, y, w)
-        if val is not None:
-            val = _persist(client, *val, None)[:2]
-    reducer = _Reducer(X, y, w, client, split_every, shapes, dtype)
-    val_reducer = None if val is None else _Reducer(*val, None, client, split_every, shapes, dtype)
+        reducer = _packed_reducer(client, X, y, w, split_every, shapes, dtype)
+        val_reducer = None if val is None else _packed_reducer(client, *val, None, split_every, shapes, dtype)
+    else:
+        reducer = _Reducer(X, y, w, client, split_every, shapes, dtype)
+        val_reducer = None if val is None else _Reducer(*val, None, client, split_every, shapes, dtype)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     if resume is None:
@@ -426,13 +445,18 @@ def _to_dask(a):
     return da.from_array(a, chunks=(max(1, a.shape[0]),) + a.shape[1:])
 
 
-def _persist(client, *arrays):
+def _packed_reducer(client, X, y, w, split_every, shapes, dtype):
+    """A reducer over [x | y | w] blocks persisted on the workers (or in this process)."""
     import dask
+    import dask.array as da
 
-    present = [a for a in arrays if a is not None]
-    done = client.persist(present) if client is not None else dask.persist(*present)
-    done = iter(done)
-    return tuple(None if a is None else next(done) for a in arrays)
+    width = X.shape[1] + 1 + (w is not None)
+    args = [X.astype(dtype), y[:, None]] + ([] if w is None else [w[:, None]])
+    packed = da.map_blocks(_pack, *args, chunks=(X.chunks[0], (width,)), dtype=dtype)
+    packed = client.persist(packed) if client is not None else dask.persist(packed)[0]
+    reducer = _Reducer(packed, None, None, client, split_every, shapes, dtype)
+    reducer.weighted = w is not None
+    return reducer
 
 
 def _validation_row(val_reducer, params):
