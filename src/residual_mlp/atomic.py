@@ -289,7 +289,7 @@ def check_target(path, option):
         raise InputError(f"{where}: cannot use it as an output: {e.strerror or e}") from None
     if st is not None:
         if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{where}: is {_kind(st.st_mode)}, not a regular file; give a file path")
+            raise InputError(f"{where}: is {file_kind(st.st_mode)}, not a regular file; give a file path")
         if not _mode_allows_writing(st):
             raise InputError(f"{where}: the file is read-only (mode {stat.S_IMODE(st.st_mode):04o}); "
                              f"make it writable or choose another path")
@@ -314,7 +314,8 @@ def _mode_allows_writing(st):
     return bool(st.st_mode & stat.S_IWOTH)
 
 
-def _kind(mode):
+def file_kind(mode):
+    """What a file of mode `mode` is, for a message: "a directory", "a FIFO (named pipe)", ..."""
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket")):
