@@ -148,6 +148,8 @@ def _params(arrays, prefix, required=False, like=None):
         missing = sorted(set(names) - set(present))
         raise Damaged(f"the arrays {', '.join(missing)} are missing")
     found = check_params(arrays, names, what=f"the arrays {prefix}.*")
+    if prefix in ("params", "best_params", "previous_params") and not all(np.isfinite(W).all() for W in found):
+        raise Damaged(f"the arrays {prefix}.* are not all finite")
     if like is not None and any(W.shape != V.shape or W.dtype != V.dtype for W, V in zip(found, like)):
         raise Damaged(f"the arrays {prefix}.* do not match the weights' shapes and type")
     return Params(*(np.array(W) for W in found))  # writable, contiguous copies
@@ -164,6 +166,10 @@ def _opt_state(arrays, record, params):
         if not isinstance(key, str):
             raise Damaged("the optimizer record is damaged")
         state[key] = _params(arrays, f"opt_state.{key}", required=True, like=params)
+        if not all(np.isfinite(W).all() for W in state[key]):
+            raise Damaged(f"the optimizer slot {key} is not all finite")
+        if key == "exp_avg_sq" and any((W < 0).any() for W in state[key]):
+            raise Damaged("the optimizer slot exp_avg_sq has negative entries")
     return state
 
 
@@ -200,8 +206,8 @@ def _check_scalars(fields):
 
     for name in ("epoch", "monitor_bad", "plateau_bad"):
         count(name)
-    if type(fields.get("seed")) is not int:
-        raise Damaged(f"the seed {fields.get('seed')!r} is not an integer")
+    if type(fields.get("seed")) is not int or fields["seed"] < 0:
+        raise Damaged(f"the seed {fields.get('seed')!r} is not a non-negative integer")
     lr_scale = fields.get("lr_scale", 1.0)
     if type(lr_scale) not in (int, float) or not (math.isfinite(lr_scale) and lr_scale > 0):
         raise Damaged(f"the learning-rate factor {lr_scale!r} is not a positive number")
