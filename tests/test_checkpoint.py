@@ -193,6 +193,18 @@ def test_random_bytes_and_a_corrupted_byte(adam_checkpoint):
     refused(adam_checkpoint, "not a residual_mlp training checkpoint")
 
 
+def test_the_slots_an_optimizer_needs_must_be_there(adam_checkpoint):
+    load_state(adam_checkpoint, optimizer="adam")
+    load_state(adam_checkpoint, optimizer="gd")
+    with pytest.raises(InputError, match="lacks momentum_buffer, which momentum needs"):
+        load_state(adam_checkpoint, optimizer="momentum")
+    arrays = {f"opt_state.exp_avg_sq.{k}": None for k in Params._fields}
+    rewrite(adam_checkpoint, arrays, {"opt_state/slots": ["exp_avg"]})
+    load_state(adam_checkpoint)  # a whole record, of some other optimizer
+    with pytest.raises(InputError, match="damaged training checkpoint: the optimizer state lacks exp_avg_sq"):
+        load_state(adam_checkpoint, optimizer="adam")
+
+
 def test_a_model_file_is_not_a_checkpoint(tmp_path):
     path = tmp_path / "m.npz"
     modelfile.save(path, modelfile.Model(start(), np.arange(10)))
@@ -243,6 +255,23 @@ def test_an_object_array_is_refused_without_running_code(adam_checkpoint, tmp_pa
     ({}, {"config": [1]}, ["config"]),
     ({}, {"dims": {"D": 64, "M": 13, "C": 10}}, ["dimensions"]),
     ({}, {"history": None}, ["history"]),
+    ({}, {"history/loss": ["0.5", 0.25]}, ["history's 'loss'", "not numbers"]),
+    ({}, {"history/elapsed": [1.0, None]}, ["history's 'elapsed'", "not numbers"]),
+    ({}, {"history/accuracy": [0.5]}, ["different lengths"]),
+    ({}, {"state/epoch": 3}, ["epoch 3", "2 epochs"]),
+    ({}, {"state/epoch": None}, ["lacks 'epoch'"]),
+    ({}, {"state/monitor_best": "0.5"}, ["best monitored loss"]),
+    ({}, {"state": "x"}, ["'state' record"]),
+    ({}, {"opt_state": None}, ["'opt_state' record"]),
+    ({}, {"opt_state/slots": ["exp_avg"]}, ["does not name", "opt_state.exp_avg_sq.W1"]),
+    ({}, {"dims": {"D": "64", "M": 12, "C": 10}}, ["dimensions"]),
+    ({}, {"dims": None}, ["dimensions"]),
+    ({}, {"dtype": "float16"}, ["weight type"]),
+    ({"params.W1": np.zeros((64, 64), dtype=np.complex64)}, {}, ["params.W1", "complex64"]),
+    ({"params.W1": np.zeros((64, 64), dtype="datetime64[s]")}, {}, ["params.W1", "datetime64"]),
+    ({"params.W1": np.zeros((64, 64), dtype=[("a", "f8")])}, {}, ["params.W1"]),
+    ({"params.W1": np.zeros((65, 65))}, {}, ["params"]),
+    ({"params.W1": np.zeros((640, 640))}, {}, ["params.W1.npy", "more than the 320.0 KiB its dimensions allow"]),
 ])
 def test_damaged_content_is_named(adam_checkpoint, arrays, meta, words):
     rewrite(adam_checkpoint, arrays, meta)

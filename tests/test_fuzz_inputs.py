@@ -8,10 +8,12 @@ a minute counts as a hang.
 import contextlib
 import csv
 import io
+import json
 import math
 import os
 import signal
 import tempfile
+import warnings
 
 import numpy as np
 import pytest
@@ -228,3 +230,163 @@ def test_a_damaged_model_file(model, damage):
             np.testing.assert_array_equal(got.classes, want.classes)
             np.testing.assert_array_equal(got.mean, want.mean)
             np.testing.assert_array_equal(got.scale, want.scale)
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+def _checkpoint_data():
+    rng = np.random.default_rng(1)
+    y = np.arange(40) % 3
+    return rng.normal(size=(40, 4)) + y[:, None], y
+
+
+CHECKPOINT_RUN = {"optimizer": "adam", "lr": 0.01, "batch_size": 16, "validation_fraction": 0.25,
+                  "patience": 5, "seed": 2}
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(tmp_path_factory):
+    from residual_mlp import checkpoint, fit, init_params
+
+    X, y = _checkpoint_data()
+    _, _, state = fit(init_params(4, 5, 3, seed=0), X, y, epochs=3, return_state=True, **CHECKPOINT_RUN)
+    path = tmp_path_factory.mktemp("fuzz_checkpoint") / "run.ckpt"
+    checkpoint.save_state(path, state, {"options": {"lr": 0.01}})
+    return path.read_bytes()
+
+
+def _zip_members(raw):
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        return [(info.filename, z.read(info)) for info in z.infolist()]
+
+
+def _zip_bytes(members):
+    import zipfile
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names
+        with zipfile.ZipFile(buffer, "w") as z:
+            for name, content in members:
+                z.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _leaf_paths(record, prefix=()):
+    if isinstance(record, dict):
+        items = record.items()
+    elif isinstance(record, list):
+        items = enumerate(record)
+    else:
+        return [prefix]
+    paths = [prefix] if prefix else []
+    for key, value in items:
+        paths += _leaf_paths(value, (*prefix, key))
+    return paths
+
+
+JSON_VALUES = [None, "x", "1", -1, 0, 1, 2.5, 10**30, 1e308, float("nan"), float("inf"), True, [], {}, [1.0, "a"],
+               {"a": 1}, "delete"]
+
+checkpoint_damage = st.one_of(
+    model_damage,
+    st.tuples(st.sampled_from(["drop", "duplicate", "swap", "retype", "reshape", "rename"]),
+              st.integers(0, 100), st.integers(0, 100)).map(lambda edit: ("member", edit)),
+    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.sampled_from(JSON_VALUES)), min_size=1, max_size=3)
+    .map(lambda edits: ("json", edits)),
+)
+
+
+def _damage_checkpoint(raw, damage):
+    kind, how = damage
+    if kind == "flip":
+        raw = bytearray(raw)
+        for at, bits in how:
+            raw[at % len(raw)] ^= bits
+        return bytes(raw)
+    if kind == "truncate":
+        return raw[:how % len(raw)]
+    members = _zip_members(raw)
+    if kind == "member":
+        edit, i, j = how
+        i, j = i % len(members), j % len(members)
+        name, content = members[i]
+        if edit == "drop":
+            del members[i]
+        elif edit == "duplicate":
+            members.append((name, members[j][1]))
+        elif edit == "swap":
+            members[i], members[j] = (name, members[j][1]), (members[j][0], content)
+        elif edit == "rename":
+            members[i] = (members[j][0] if i != j else name + ".x", content)
+        else:
+            array = np.lib.format.read_array(io.BytesIO(content), allow_pickle=False)
+            if edit == "retype":
+                array = array.astype([np.float32, np.int64, np.complex64, "U3", np.bool_][j % 5])
+            else:
+                array = array.reshape(-1)[: max(1, array.size - 1 - j % 3)]
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array)
+            members[i] = (name, buffer.getvalue())
+        return _zip_bytes(members)
+    # JSON edits of the meta record
+    index = next(k for k, (name, _) in enumerate(members) if name == "meta.npy")
+    meta = json.loads(np.lib.format.read_array(io.BytesIO(members[index][1])).tobytes())
+    for where, value in how:
+        paths = _leaf_paths(meta)
+        *outer, last = paths[int(where * len(paths))]
+        record = meta
+        for key in outer:
+            record = record[key]
+        if value == "delete":
+            del record[last]
+        else:
+            record[last] = json.loads(json.dumps(value))  # a fresh copy: no shared lists
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    members[index] = ("meta.npy", buffer.getvalue())
+    return _zip_bytes(members)
+
+
+def _load_and_resume(raw):
+    """Only InputError comes out of load_state; a checkpoint it accepts resumes without an exception."""
+    from residual_mlp import checkpoint, fit
+    from residual_mlp.errors import InputError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "run.ckpt")
+        with open(path, "wb") as f:
+            f.write(raw)
+        try:
+            with time_limit():
+                state, config = checkpoint.load_state(path, optimizer="adam")
+        except InputError as e:
+            message = str(e)
+            assert message.startswith(f"{path}: ") and "\n" not in message, message
+            return
+    assert isinstance(config, dict)
+    X, y = _checkpoint_data()
+    if state.params.W1.shape != (4, 4) or state.params.W4.shape[0] != 3:
+        return  # a whole checkpoint of another network: the caller compares dimensions
+    with time_limit(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning may escape fit either
+        _, history = fit(state.params, X, y, epochs=state.epoch + 1, resume=state, **CHECKPOINT_RUN)
+    assert history.stop_reason
+
+
+@FUZZ
+@given(damage=checkpoint_damage)
+def test_a_damaged_checkpoint(checkpoint_file, damage):
+    _load_and_resume(_damage_checkpoint(checkpoint_file, damage))
+
+
+def test_every_entry_of_the_checkpoint_record_replaced_by_every_kind_of_value(checkpoint_file):
+    """Exhaustive over the JSON record: each entry in turn, each odd value (or deleted)."""
+    meta = json.loads(np.lib.format.read_array(io.BytesIO(dict(_zip_members(checkpoint_file))["meta.npy"])).tobytes())
+    n = len(_leaf_paths(meta))
+    for k in range(n):
+        for value in JSON_VALUES:
+            _load_and_resume(_damage_checkpoint(checkpoint_file, ("json", [((k + 0.5) / n, value)])))

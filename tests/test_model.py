@@ -310,3 +310,22 @@ def test_fit_is_the_seed_training_equations():
     for W, W_manual in zip(trained, current):
         np.testing.assert_allclose(W, W_manual, rtol=1e-13, atol=1e-15)
     assert history.loss[-1] < history.loss[0]
+
+
+def test_features_near_the_float_limit_give_an_error_not_nan_probabilities():
+    import warnings
+
+    from residual_mlp.model import predict, predict_proba
+
+    params = init_params(3, 4, 2, seed=0)
+    X = np.array([[0.5, -1.0, 2.0], [1e308, -1e308, 1e308], [1.0, 1.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in (predict_proba, predict):
+            with pytest.raises(ValueError, match=r"output overflows for 1 row\(s\) \(first: row 1\)"):
+                f(params, X)
+        ok = predict_proba(params, X[[0, 2]])
+    assert np.isfinite(ok).all() and np.allclose(ok.sum(1), 1)
+    # large but harmless: finite logits give finite probabilities, however extreme
+    big = predict_proba(params._replace(W4=params.W4 * 1e150), X[[0, 2]] * 1e150)
+    assert np.isfinite(big).all() and np.allclose(big.sum(1), 1)

@@ -426,7 +426,7 @@ def test_export_command_errors_are_one_line(tmp_path, monkeypatch, export_cli, c
     damaged.write_bytes(b"PK\x03\x04 not really a zip")
     out = str(tmp_path / "m.onnx")
     cases = [
-        (["--model", str(damaged), "--out", out], "damaged.skops: not a residual_mlp model file"),
+        (["--model", str(damaged), "--out", out], "damaged.skops: damaged model file"),
         (["--model", str(tmp_path / "missing.skops"), "--out", out], "no such file"),
         (["--model", str(tmp_path / "model.onnx"), "--out", out], "is an ONNX file"),
         (["--model", str(good), "--out", str(tmp_path / "m.npz")], "ends in .onnx"),

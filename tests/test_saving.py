@@ -110,7 +110,7 @@ def test_a_member_declaring_gigabytes_is_refused_before_decompression(tmp_path):
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         with z.open("schema.json", "w", force_zip64=True) as f:
             block = b"\0" * (1 << 20)
-            for _ in range(64):        # 64 MiB of zeros compress to about 64 KiB
+            for _ in range(256):       # 256 MiB of zeros compress to about 256 KiB
                 f.write(block)
     assert os.path.getsize(path) < 1 << 20
     with pytest.raises(InputError, match="declares"):
@@ -126,11 +126,11 @@ def test_files_that_are_no_archive_are_refused(tmp_path, text):
 
 
 def test_non_regular_files_are_refused_unread(tmp_path):
-    with pytest.raises(InputError, match="not a regular file"):
+    with pytest.raises(InputError, match="character device, not a model file"):
         rm.load_model("/dev/zero")
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    with pytest.raises(InputError, match="not a regular file"):
+    with pytest.raises(InputError, match="pipe.*not a model file"):
         rm.load_model(fifo)
     with pytest.raises(InputError, match="no such model file"):
         rm.load_model(tmp_path / "absent.skops")

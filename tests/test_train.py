@@ -259,7 +259,10 @@ def test_early_stopping_restores_the_best_validation_weights():
 # --- non-finite loss ---------------------------------------------------------------------------
 
 
-def test_a_huge_learning_rate_stops_with_the_last_finite_weights(small):
+def test_a_huge_learning_rate_stops_with_the_last_finite_weights(small, monkeypatch):
+    from residual_mlp import train
+
+    monkeypatch.setattr(train, "DIVERGENCE_FACTOR", math.inf)  # the loss grows 10x before it overflows
     params, X, y = small
     seen = []
     with np.errstate(all="ignore"):
@@ -267,7 +270,7 @@ def test_a_huge_learning_rate_stops_with_the_last_finite_weights(small):
     assert history.stop_reason == "non_finite"
     n = len(history)
     assert 1 <= n < 50
-    assert f"the loss or its gradient became non-finite at epoch {n + 1}" in history.message
+    assert f"diverged at epoch {n + 1}: the loss or its gradient became non-finite" in history.message
     assert "smaller learning rate" in history.message
     assert all(np.isfinite(W).all() for W in kept)
     # The last step (epoch n) made the loss non-finite; the weights before it came out of epoch n - 1.
@@ -378,7 +381,10 @@ def test_bad_options_are_refused(small, options, message):
         fit(params, X, y, **options)
 
 
-def test_a_non_finite_step_right_after_a_resume_is_undone_as_in_one_run(small):
+def test_a_non_finite_step_right_after_a_resume_is_undone_as_in_one_run(small, monkeypatch):
+    from residual_mlp import train
+
+    monkeypatch.setattr(train, "DIVERGENCE_FACTOR", math.inf)
     params, X, y = small
     with np.errstate(all="ignore"):
         whole, history = fit(params, X, y, lr=50.0, epochs=60)
@@ -399,3 +405,92 @@ def test_a_resumed_run_without_validation_monitors_its_training_loss(small):
     _, history = fit(None, X, y, lr=0.01, epochs=8, patience=1, tol=0.0, resume=state)
     assert history.stop_reason == "max_epochs"
     assert len(history.loss) == 8 and len(history.val_loss) == 3
+
+
+# --- divergence, bounds -------------------------------------------------------------------------
+
+
+def test_a_loss_ten_times_the_first_epochs_is_divergence(small):
+    import warnings
+
+    params, X, y = small
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning escapes a diverging run
+        kept, history = fit(params, X, y, lr=1e6, epochs=50, callback=_keep(seen))
+    n = len(history)
+    assert history.stop_reason == "diverged"
+    assert history.loss[-1] > 10 * history.loss[0] and all(v <= 10 * history.loss[0] for v in history.loss[:-1])
+    assert history.message.startswith(f"training diverged at epoch {n}: the loss {history.loss[-1]:.4g} is "
+                                      f"more than 10 times the first epoch's ({history.loss[0]:.4g})")
+    assert "try a smaller learning rate (lr / --lr)" in history.message and "\n" not in history.message
+    assert _equal(kept, seen[-1])  # the weights after the diverged epoch, finite
+
+
+@pytest.mark.parametrize("options", [dict(batch_size=8, seed=0), dict(optimizer="adam", lr=50.0),
+                                     dict(optimizer="momentum", batch_size=4, seed=1)])
+def test_divergence_in_every_loop_is_reported_without_warnings(small, options):
+    import warnings
+
+    from residual_mlp.train import DIVERGED
+
+    params, X, y = small
+    options = {"lr": 1e4, **options}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept, history = fit(params, X, y, epochs=40, **options)
+    assert history.stop_reason in DIVERGED and "diverged at epoch" in history.message
+    assert all(np.isfinite(W).all() for W in kept)
+
+
+def test_a_normal_run_does_not_count_as_diverged(small):
+    params, X, y = small
+    _, history = fit(params, X, y, lr=0.1, epochs=30)
+    assert history.stop_reason == "max_epochs"
+
+
+def test_sample_weights_whose_sum_overflows_are_refused(small):
+    params, X, y = small
+    w = np.full(len(y), 1e307)
+    with pytest.raises(ValueError, match="sample_weight sums to more than float64 can hold"):
+        fit(params, X, y, sample_weight=w, epochs=2)
+
+
+def test_a_validation_split_that_takes_every_weighted_row_is_refused(small):
+    params, X, y = small
+    w = np.zeros(len(y))
+    w[:2] = 1.0
+    with pytest.raises(ValueError, match="no training row has a positive sample_weight"):
+        for seed in range(50):  # some split puts both weighted rows into validation
+            fit(params, X, y, sample_weight=w, validation_fraction=0.5, seed=seed, epochs=1)
+
+
+def test_training_that_does_not_fit_in_memory_is_refused_at_once(small, monkeypatch):
+    from residual_mlp import resources
+
+    params, X, y = small
+    monkeypatch.setattr(resources, "memory_limits", lambda: {"cgroup memory limit": 10_000})
+    with pytest.raises(resources.InsufficientMemory, match=r"needs about .* more than the 9.8 KiB available "
+                                                           r"\(cgroup memory limit\); shrink it with a smaller "
+                                                           r"--hidden, a --batch-size"):
+        fit(params, X, y, epochs=2)
+
+
+def test_a_resume_without_the_optimizers_slots_is_refused(small):
+    params, X, y = small
+    _, _, state = fit(params, X, y, optimizer="adam", lr=0.01, epochs=2, return_state=True)
+    del state.opt_state["exp_avg_sq"]
+    with pytest.raises(ValueError, match="lacks the optimizer state 'adam' needs \\(exp_avg_sq\\)"):
+        fit(None, X, y, optimizer="adam", lr=0.01, epochs=3, resume=state)
+
+
+def test_the_result_is_not_the_callers_arrays(small):
+    params, X, y = small
+    before = [W.copy() for W in params]
+    out, _ = fit(params, X, y, lr=0.1, epochs=2)
+    assert all(not np.shares_memory(W, V) for W, V in zip(out, params))
+    assert all(np.array_equal(W, V) for W, V in zip(params, before))
+    _, _, state = fit(params, X, y, lr=0.1, epochs=2, return_state=True)
+    given = state.params
+    again, _ = fit(None, X, y, lr=0.1, epochs=2, resume=state)  # nothing left to do: still new arrays
+    assert all(not np.shares_memory(W, V) for W, V in zip(again, given))

@@ -29,6 +29,7 @@ import os
 
 import numpy as np
 
+from . import optim
 from .errors import InputError
 from .model import Params
 from .modelfile import Damaged, check_params, read_archive, write_archive
@@ -76,13 +77,30 @@ def save_state(path, state: TrainState, config: dict | None = None):
     write_archive(path, {k: np.ascontiguousarray(v) for k, v in arrays.items()}, meta)
 
 
-def load_state(path):
-    """(TrainState, config) from a checkpoint; any problem with the file raises InputError naming it."""
+def load_state(path, optimizer=None):
+    """(TrainState, config) from a checkpoint; any problem with the file raises InputError naming it.
+
+    Before any array is decompressed, its declared size is checked against the dimensions the record
+    gives (see `archive.read_archive`); then every array, scalar and history entry is checked for its
+    type, shape and range, so that what comes back can be resumed without a TypeError or KeyError.
+    With `optimizer` ("adam", ...), the optimizer slots that optimizer needs must all be present.
+    """
     arrays, meta = read_archive(path, FORMAT, FORMAT_VERSION)
     try:
-        return _state_from(arrays, meta)
+        state, config = _state_from(arrays, meta)
+        if optimizer is not None:
+            _check_slots(state, optimizer)
+        return state, config
     except Damaged as e:
         raise InputError(f"{os.fspath(path)}: damaged training checkpoint: {e}") from None
+
+
+def _check_slots(state, optimizer):
+    needed = [k for k, v in optim.init_state(optimizer, Params(*(np.empty((0, 0)),) * 4)).items()
+              if isinstance(v, Params)]
+    missing = [k for k in needed if not isinstance(state.opt_state.get(k), Params)]
+    if missing:
+        raise Damaged(f"the optimizer state lacks {', '.join(missing)}, which {optimizer} needs")
 
 
 def _state_from(arrays, meta):
@@ -107,9 +125,17 @@ def _state_from(arrays, meta):
         elif f.default is dataclasses.MISSING:
             raise Damaged(f"the state lacks '{f.name}'")
     _check_scalars(fields)
+    epochs = len(fields["history"].loss)
+    if fields["epoch"] != epochs or len(fields["history"].val_loss) > epochs:
+        raise Damaged(f"it is at epoch {fields['epoch']}, its history holds {epochs} epochs")
     config = meta.get("config")
     if not isinstance(config, dict):
         raise Damaged("the 'config' record is not a mapping")
+    used = {name for name in arrays if name.split(".")[0] in _WEIGHT_FIELDS}
+    used |= {f"opt_state.{key}.{k}" for key in meta["opt_state"]["slots"] for k in Params._fields}
+    unknown = sorted(set(arrays) - used)
+    if unknown:
+        raise Damaged(f"it holds arrays its record does not name: {', '.join(unknown[:3])}")
     return TrainState(params=params, **fields), config
 
 
@@ -122,6 +148,8 @@ def _params(arrays, prefix, required=False, like=None):
         missing = sorted(set(names) - set(present))
         raise Damaged(f"the arrays {', '.join(missing)} are missing")
     found = check_params(arrays, names, what=f"the arrays {prefix}.*")
+    if prefix in ("params", "best_params", "previous_params") and not all(np.isfinite(W).all() for W in found):
+        raise Damaged(f"the arrays {prefix}.* are not all finite")
     if like is not None and any(W.shape != V.shape or W.dtype != V.dtype for W, V in zip(found, like)):
         raise Damaged(f"the arrays {prefix}.* do not match the weights' shapes and type")
     return Params(*(np.array(W) for W in found))  # writable, contiguous copies
@@ -138,6 +166,10 @@ def _opt_state(arrays, record, params):
         if not isinstance(key, str):
             raise Damaged("the optimizer record is damaged")
         state[key] = _params(arrays, f"opt_state.{key}", required=True, like=params)
+        if not all(np.isfinite(W).all() for W in state[key]):
+            raise Damaged(f"the optimizer slot {key} is not all finite")
+        if key == "exp_avg_sq" and any((W < 0).any() for W in state[key]):
+            raise Damaged("the optimizer slot exp_avg_sq has negative entries")
     return state
 
 
@@ -150,6 +182,14 @@ def _history(record):
         list_field = known[name].default_factory is list
         if list_field and not isinstance(value, list):
             raise Damaged(f"the history's '{name}' is not a list")
+        if name == "flow":
+            if not all(isinstance(v, dict) for v in value):
+                raise Damaged("the history's 'flow' entries are not records")
+        elif list_field and not all(type(v) in (int, float) for v in value):
+            raise Damaged(f"the history's '{name}' holds entries that are not numbers")
+    rows = {len(record.get(k, [])) for k in ("loss", "accuracy", "lr", "grad_norm", "elapsed")}
+    if len(rows) != 1 or len(record.get("val_loss", [])) != len(record.get("val_accuracy", [])):
+        raise Damaged("the history's lists have different lengths")
     if not isinstance(record.get("stop_reason", ""), str) or not isinstance(record.get("message", ""), str):
         raise Damaged("the history's stop reason is damaged")
     best = record.get("best_epoch")
@@ -166,8 +206,8 @@ def _check_scalars(fields):
 
     for name in ("epoch", "monitor_bad", "plateau_bad"):
         count(name)
-    if type(fields.get("seed")) is not int:
-        raise Damaged(f"the seed {fields.get('seed')!r} is not an integer")
+    if type(fields.get("seed")) is not int or fields["seed"] < 0:
+        raise Damaged(f"the seed {fields.get('seed')!r} is not a non-negative integer")
     lr_scale = fields.get("lr_scale", 1.0)
     if type(lr_scale) not in (int, float) or not (math.isfinite(lr_scale) and lr_scale > 0):
         raise Damaged(f"the learning-rate factor {lr_scale!r} is not a positive number")

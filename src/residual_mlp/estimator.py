@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import labels, model, train
+from .errors import Diverged
 from .optim import OPTIMIZERS
 
 _FLOATS = (np.float64, np.float32)
@@ -135,7 +136,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         Number of training samples seen by the optimizer.
     stop_reason_ : str
         Why the latest `fit` ended: "max_epochs", "early_stopping" (with `early_stopping`, or the
-        training loss converged without it), "non_finite" or "interrupted"; with "lbfgs" also
+        training loss converged without it), "interrupted" or "stopped"; with "lbfgs" also
         "converged" and "stalled" (see `residual_mlp.fit`).
 
     Notes
@@ -250,6 +251,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             Bad parameters (scikit-learn's InvalidParameterError), bad input, labels outside the
             classes of a warm start.
+        residual_mlp.errors.Diverged
+            Training diverged: the loss became non-finite or rose above 10 times the first epoch's
+            (see `residual_mlp.fit`); the estimator keeps the state it had before this call.
         """
         self._check_betas()
         options = self.training_options()
@@ -281,6 +285,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             sample_weight=sample_weight, callback=self._callback(callback), resume=resume,
             record_flow=record_flow, progress=progress, return_state=True)
 
+        if history.stop_reason in train.DIVERGED:  # as MLPClassifier does for non-finite weights
+            raise Diverged(f"ResidualMLPClassifier: {history.message}")
         if not warm:  # a new model: forget everything of the previous one
             self.classes_ = classes
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
@@ -373,7 +379,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         self._record(params, history, state, X.shape[0])
         if self.validation_scores_ is None:
             self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
-        if history.stop_reason in ("non_finite", "interrupted"):
+        if history.stop_reason in ("non_finite", "diverged", "interrupted"):
             self._warn(history, options, None)
         return self
 
@@ -527,7 +533,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(f"ResidualMLPClassifier: max_iter={options['max_iter']} epochs ended training before "
                           f"the {what} stopped improving by more than tol={self.tol:g} for patience="
                           f"{patience} epochs; increase max_iter", ConvergenceWarning, stacklevel=3)
-        elif history.stop_reason in ("non_finite", "interrupted", "stalled"):
+        elif history.stop_reason in ("non_finite", "diverged", "interrupted", "stalled"):
             warnings.warn(f"ResidualMLPClassifier: {history.message}", ConvergenceWarning, stacklevel=3)
 
     def _callback(self, callback):

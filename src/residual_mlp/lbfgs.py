@@ -30,6 +30,7 @@ from scipy.optimize import minimize
 
 from . import model
 from .model import Params
+from .monitor import drop_unfinished_row, monitor, n_correct
 
 
 class _NonFinite(Exception):
@@ -47,15 +48,13 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
     X (N, D) and the validation pair are in the training dtype already (see `train.fit`); `lr` is
     accepted for a uniform call and not used; `tol` is scipy's `gtol` and early stopping's `tol`.
     """
-    from .train import _drop_unfinished_row, _monitor, _n_correct  # train imports this module lazily
-
     history = state.history
     X_val, y_val = validation
     dtype = state.params.W1.dtype
     shapes = [W.shape for W in state.params]
     bounds = np.cumsum([0] + [W.size for W in state.params])
     total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-    monitor = dict(tol=tol, patience=patience, lr_schedule="constant", validated=X_val is not None)
+    monitor_options = dict(tol=tol, patience=patience, lr_schedule="constant", validated=X_val is not None)
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
 
     def unflatten(vector):
@@ -76,7 +75,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         norm = math.sqrt(sum(float(np.vdot(dW, dW)) for dW in grads))
         if not (math.isfinite(float(loss)) and math.isfinite(norm)):
             raise _NonFinite
-        stats = (float(loss), _n_correct(acts.theta, y, sample_weight) / total, norm)
+        stats = (float(loss), n_correct(acts.theta, y, sample_weight) / total, norm)
         df = np.concatenate([dW.ravel() for dW in grads]).astype(np.float64, copy=False)  # (P,)
         return float(loss) + penalty, df, stats
 
@@ -123,7 +122,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         state.params = params
         state.epoch += 1
         state.opt_state["step"] = state.opt_state.get("step", 0) + 1
-        stop = _monitor(state, monitor)
+        stop = monitor(state, monitor_options)
         if callback is not None and callback(state) is True and not stop:
             _finish(history, "stopped", f"stopped at epoch {state.epoch}, as the callback asked")
             stop = True
@@ -136,17 +135,19 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         return state
     try:
         entering["stats"] = stats_at(x0)
-        result = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=on_iteration,
-                          options=dict(maxiter=maxiter, maxfun=20 * maxiter + 20, gtol=tol))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            # an overflow shows as a non-finite loss or gradient, which evaluate() reports
+            result = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=on_iteration,
+                              options=dict(maxiter=maxiter, maxfun=20 * maxiter + 20, gtol=tol))
     except _NonFinite:
         _finish(history, "non_finite",
                 f"the loss or its gradient became non-finite at epoch {state.epoch + 1} (L-BFGS-B); "
                 f"training stopped and kept the last finite weights: standardize the features or "
                 f"add weight decay")
     except _EarlyStop:
-        pass  # _monitor wrote the reason and the message
+        pass  # monitor wrote the reason and the message
     except KeyboardInterrupt:
-        _drop_unfinished_row(history, state.epoch)
+        drop_unfinished_row(history, state.epoch)
         _finish(history, "interrupted",
                 f"interrupted after {state.epoch} epochs; kept the weights of the last iteration")
     else:
@@ -160,7 +161,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
                                         f"found no further decrease ({_scipy_reason(result)}); kept the "
                                         f"weights of the last iteration")
     if history.stop_reason == "early_stopping" and state.best_params is not None:
-        state.params = Params(*(W.copy() for W in state.best_params))
+        state.params = state.best_params  # no copy: neither is ever written in place
     return state
 
 

@@ -164,13 +164,26 @@ def cross_entropy(acts: Activations, y, sample_weight=None):
 
 
 def predict_proba(params: Params, X):
-    """Class probabilities y_hat (N, C)."""
-    return forward(params, X).y_hat
+    """Class probabilities y_hat (N, C); ValueError when the logits overflow (never NaN probabilities)."""
+    return _finite_forward(params, X).y_hat
 
 
 def predict(params: Params, X):
-    """Class indices (N,): the argmax of the logits theta."""
-    return forward(params, X).theta.argmax(axis=1)
+    """Class indices (N,): the argmax of the logits theta; ValueError when the logits overflow."""
+    return _finite_forward(params, X).theta.argmax(axis=1)
+
+
+def _finite_forward(params, X):
+    """forward(), refused with one ValueError line when a logit is not finite: then softmax has no
+    answer (inf - inf), and an argmax over NaN would name an arbitrary class."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        acts = forward(params, X)
+    bad = ~np.isfinite(acts.theta).all(axis=1)                         # (N,)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(f"the network's output overflows for {rows.size} row(s) (first: row {rows[0]}): "
+                         f"features too large for these weights; standardize them or check their scale")
+    return acts
 
 
 def _as_features(X, params):

@@ -18,25 +18,19 @@ Layout of a model file, format version 1:
 """
 from __future__ import annotations
 
-import io
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import model
-from .atomic import write_atomic
-from .errors import InputError, short_reason
+from . import archive, model
+from .archive import KINDS, WEIGHT_DTYPES, read_archive  # noqa: F401  (read_archive: checkpoints use it)
+from .errors import InputError
 from .model import Params
 
 FORMAT = "residual_mlp.model"
 FORMAT_VERSION = 1
-WEIGHT_DTYPES = ("float32", "float64")
-
-# Every format written with `write_archive`, and what to call a file of each kind in a message.
-KINDS = {FORMAT: "model file", "residual_mlp.checkpoint": "training checkpoint"}
 
 
 class Damaged(Exception):
@@ -179,65 +173,8 @@ def check_params(arrays, names, what="the weights") -> Params:
 
 
 def write_archive(path, arrays: dict, meta: dict):
-    """Write numeric/string arrays and a JSON record `meta` as one .npz file, atomically."""
-    for name, value in arrays.items():
-        if not isinstance(value, np.ndarray) or value.dtype.hasobject:
-            raise TypeError(f"array {name!r} must be a numeric or string array, not {type(value).__name__}")
-    record = json.dumps(meta, default=_jsonable).encode()
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays, meta=np.frombuffer(record, dtype=np.uint8))
-    write_atomic(path, buffer.getvalue())
-
-
-def read_archive(path, fmt, version):
-    """(arrays, meta) of a file written by `write_archive` as format `fmt`, up to `version`.
-
-    Reads with allow_pickle=False: no code runs, whatever the file holds. Raises InputError for a
-    missing file, a file that is not such an archive, a damaged one, or one from a newer version.
-    """
-    path = os.fspath(path)
-    what = KINDS[fmt]
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such {what}")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a {what}")
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the {what}: {e.strerror or short_reason(e)}") from None
-    with f:
-        if not zipfile.is_zipfile(f):
-            f.seek(0)
-            if f.read(4) == b"PK\x03\x04":
-                raise InputError(f"{path}: damaged {what}: the archive is truncated or corrupted")
-            raise InputError(f"{path}: not a residual_mlp {what} (not an .npz archive)")
-        try:
-            f.seek(0)
-            with np.load(f, allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
-        except Exception as e:  # the file opened, so any failure to parse it is damage
-            raise InputError(f"{path}: damaged {what}, or not a residual_mlp {what} ({short_reason(e)})") from None
-    odd = [name for name, a in arrays.items() if not isinstance(a, np.ndarray)]
-    if odd:
-        raise InputError(f"{path}: not a residual_mlp {what} (it holds {odd[0]!r}, which is not an array)")
-    if "meta" not in arrays:
-        raise InputError(f"{path}: not a residual_mlp {what} (no 'meta' record)")
-    try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InputError(f"{path}: damaged {what}: its 'meta' record is not readable") from None
-    found = meta.get("format") if isinstance(meta, dict) else None
-    if found != fmt:
-        if found in KINDS:
-            raise InputError(f"{path}: this is a residual_mlp {KINDS[found]}, not a {what}")
-        raise InputError(f"{path}: not a residual_mlp {what}")
-    found_version = meta.get("format_version")
-    if type(found_version) is not int or found_version < 1:
-        raise InputError(f"{path}: damaged {what}: format version {found_version!r} is not valid")
-    if found_version > version:
-        raise InputError(f"{path}: {what} format version {found_version} is newer than this residual_mlp "
-                         f"reads (version {version}); upgrade residual_mlp to read it")
-    return arrays, meta
+    """Write numeric/string arrays and a JSON record `meta` as one .npz file, atomically (see archive.py)."""
+    archive.write_archive(path, arrays, meta, default=_jsonable)
 
 
 def _jsonable(value):

@@ -66,20 +66,27 @@ def _momentum(W, dW, W_new, buf, lr, mu, nesterov, first):
         buf *= mu
         buf += dW
     if nesterov:
-        dW += mu * buf
+        np.multiply(buf, mu, W_new)  # W_new as scratch until the last line writes it
+        dW += W_new
     else:
         dW[...] = buf
     _gd(W, dW, W_new, lr)
 
 
 def _adam(W, dW, W_new, m, v, lr, betas, eps, step_count):
+    # W_new serves as scratch until _gd writes the new weights into it: no temporary array as
+    # large as W (the same operations, in the same order, as the plain expressions)
     b1, b2 = betas
+    scratch = W_new
     m *= b1
-    m += (1 - b1) * dW
+    np.multiply(dW, 1 - b1, scratch)
+    m += scratch                                # m += (1 - b1) dW
     v *= b2
-    v += (1 - b2) * (dW * dW)
+    np.multiply(dW, dW, scratch)
+    scratch *= 1 - b2
+    v += scratch                                # v += (1 - b2) dW^2
     step_size = lr / (1 - b1 ** step_count)
-    denom = np.sqrt(v)
+    denom = np.sqrt(v, out=scratch)
     denom /= np.sqrt(1 - b2 ** step_count)
     denom += eps
     np.divide(m, denom, out=dW)

@@ -18,19 +18,20 @@ Files are written atomically (`atomic.write_atomic`): a reader sees the old file
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .archive import check_zip
 from .atomic import write_atomic
 from .errors import InputError, short_reason
 
 FORMAT = "residual_mlp.model"
 FORMAT_VERSION = 2
 TRUSTED = ("residual_mlp.columns.TableEncoder", "residual_mlp.estimator.ResidualMLPClassifier", "numpy.dtype")
-MAX_FILE_BYTES = 1 << 34           # 16 GiB: refuse larger model files (and archives declaring more) unread
-MAX_RATIO = 1000                   # a member may not declare more than this times its compressed size
+MAX_EXPANSION = 16      # a model file's members may declare at most this times the file's size in all ...
+MIN_BOUND = 64 << 20    # ... or 64 MiB, whichever is more
+MAX_MEMBERS = 100_000   # skops writes one member per array
 
 
 @dataclass
@@ -72,15 +73,14 @@ def load_model(path):
 def read_model_file(path) -> ModelFile:
     """A model file's `ModelFile` (format 2, or format 1 converted); InputError naming the file for any fault."""
     path = os.fspath(path)
-    _check_file(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [info.filename for info in archive.infolist()]
-            _check_members(path, archive)
-    except zipfile.BadZipFile:
-        raise InputError(f"{path}: not a residual_mlp model file (not a zip archive), or a truncated one") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the model file: {e.strerror or short_reason(e)}") from None
+    size = os.path.getsize(path) if os.path.isfile(path) else 0
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a model file")
+    # Declared sizes are checked from the zip directory before anything is decompressed: our own files
+    # store their arrays uncompressed, so what they declare stays near the file's own size.
+    bound = max(MAX_EXPANSION * size, MIN_BOUND)
+    members = check_zip(path, bound, bound, what="model file", max_members=MAX_MEMBERS)
+    names = [info.filename for info in members]
     if "meta.npy" in names:  # format 1: a NumPy .npz archive
         return _from_version_1(path)
     if "schema.json" not in names:
@@ -142,30 +142,6 @@ def _check_model(path, model):
     if not all(isinstance(W, np.ndarray) and W.dtype in (np.float32, np.float64) and np.isfinite(W).all()
                for W in params):
         raise InputError(f"{path}: damaged model file: the weights are not all finite float32/float64 numbers")
-
-
-def _check_file(path):
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such model file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a model file")
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: not a regular file (a device, pipe or socket); a model file is a file")
-    if os.path.getsize(path) > MAX_FILE_BYTES:
-        raise InputError(f"{path}: {os.path.getsize(path)} bytes, larger than any residual_mlp model file")
-
-
-def _check_members(path, archive):
-    """Refuse duplicate members and members that declare an implausible size, before decompressing any."""
-    seen, total = set(), 0
-    for info in archive.infolist():
-        if info.filename in seen:
-            raise InputError(f"{path}: damaged model file: the member {info.filename!r} appears twice")
-        seen.add(info.filename)
-        total += info.file_size
-        if info.file_size > MAX_RATIO * max(info.compress_size, 1024) or total > MAX_FILE_BYTES:
-            raise InputError(f"{path}: damaged model file: the member {info.filename!r} declares {info.file_size} "
-                             f"bytes from {info.compress_size} compressed; not decompressed")
 
 
 def _from_version_1(path):

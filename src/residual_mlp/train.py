@@ -13,12 +13,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import model, optim, workspace
+from . import model, optim, resources, workspace
+from .lbfgs import fit_lbfgs
 from .model import Params
+from .monitor import (  # noqa: F401  (the plateau constants: where they were before)
+    PLATEAU_FACTOR,
+    PLATEAU_PATIENCE,
+    drop_unfinished_row,
+    monitor,
+    n_correct,
+)
 
 SCHEDULES = ("constant", "cosine", "plateau")
-PLATEAU_FACTOR = 0.5    # reduce-on-plateau multiplies the learning rate by this ...
-PLATEAU_PATIENCE = 5    # ... after this many epochs without improvement of the monitored loss
+DIVERGENCE_FACTOR = 10  # a loss above this many times the first epoch's means the run diverged
+DIVERGED = ("non_finite", "diverged")  # the stop reasons of a run that diverged
 
 
 @dataclass
@@ -136,21 +144,54 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     Returns
     -------
     params : Params
-        The trained weights (new arrays). On a non-finite loss: the last finite weights.
+        The trained weights (arrays that are not the caller's; with `return_state` they are those of
+        the state's ``params``: modify neither in place). On a non-finite loss: the last finite weights.
     history : History
         Per-epoch records and ``stop_reason`` ("max_epochs", "early_stopping", "non_finite",
-        "interrupted", "stopped" (by the callback); with L-BFGS also "converged" and "stalled") with a ``message``.
-        On Ctrl-C: the weights of the last finished step (mid-epoch with mini-batches) and
-        the rows of the finished epochs.
+        "diverged", "interrupted", "stopped" (the callback asked); with L-BFGS also "converged" and "stalled") with a one-line
+        ``message``. On Ctrl-C: the weights of the last finished step (mid-epoch with mini-batches)
+        and the rows of the finished epochs.
+
+    Divergence
+    ----------
+    A run diverged when its loss or gradient becomes non-finite (stop_reason "non_finite": the step
+    that broke the weights is undone and its epoch has no row) or when an epoch's loss exceeds
+    ``DIVERGENCE_FACTOR`` (10) times the first epoch's (stop_reason "diverged": that epoch's row and
+    weights are kept). Both are listed in ``DIVERGED``; the message names the epoch, the loss and
+    the learning rate, and asks for a smaller one. No numpy floating-point warning is emitted.
+
+    Memory
+    ------
+    Before anything is allocated, `resources.check_training_memory` compares what the run will hold
+    with what the machine allows and raises `resources.InsufficientMemory` (a MemoryError and an
+    InputError, one line) when it does not fit. Weight-sized arrays held at once, P = all four
+    matrices: 2 P for the weights and the weights before the latest step (to undo a non-finite one),
+    1 P of gradients (shared by all batch shapes), the optimizer's slots (momentum 1 P, Adam 2 P),
+    and with `patience` 1 P of best weights: 3 P for "gd", 4 P momentum, 5 P Adam, plus 1 P with
+    early stopping. The result is handed over without a further copy.
+
+    Raises
+    ------
+    ValueError
+        Bad options, labels or sample weights (negative, non-finite, a sum that overflows, none
+        positive in the training part of a validation split), or a `resume` state without the
+        optimizer's slots.
+    resources.InsufficientMemory
+        The run would not fit in the memory available.
     """
     _check_options(lr, epochs, batch_size, optimizer, weight_decay, lr_schedule, patience)
+    start = params if resume is None else resume.params
+    given = {id(W) for W in start}  # the caller's arrays: never handed back as the result
+    _check_memory(start, X, batch_size, optimizer, validation_fraction, validation_data, patience, shuffle)
+    if resume is not None:
+        _check_resumable(resume, optimizer)
     X, y, sample_weight, (X_val, y_val), seed = _prepare_data(
         params if resume is None else resume.params, X, y, sample_weight,
         validation_fraction, validation_data, seed if resume is None else resume.seed)
     if resume is None:
-        state = TrainState(params=Params(*(W.copy() for W in params)),
-                           opt_state=optim.init_state(optimizer, params), epoch=0, seed=seed,
-                           history=History())
+        # the caller's arrays, read only: the loop copies them into buffers of its own before a step
+        state = TrainState(params=Params(*params), opt_state=optim.init_state(optimizer, params), epoch=0,
+                           seed=seed, history=History())
     else:
         state = resume
         validated_before = len(state.history.val_loss) == len(state.history.loss) > 0
@@ -159,7 +200,6 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
             state.monitor_best, state.monitor_bad, state.plateau_bad = math.inf, 0, 0
             state.best_params = None
     if optimizer == "lbfgs":
-        from .lbfgs import fit_lbfgs
         state = fit_lbfgs(state, X, y, sample_weight, (X_val, y_val), epochs=epochs, lr=lr,
                           weight_decay=weight_decay, tol=tol, record_flow=record_flow,
                           callback=callback, patience=patience)
@@ -168,8 +208,14 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
                      momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
                      lr_schedule=lr_schedule, patience=patience, tol=tol, shuffle=shuffle,
                      validated=X_val is not None)
-        _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress, callback)
-    params_out = Params(*(W.copy() for W in state.params))
+        # Overflow and invalid operations show as a non-finite loss or gradient, which the loop
+        # reports in the history: numpy's own warnings would only repeat it, with source lines.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress, callback)
+    if any(id(W) in given for W in state.params):
+        params_out = Params(*(W.copy() for W in state.params))  # no step was taken: new arrays
+    else:
+        params_out = Params(*state.params)  # the loop's own buffers, handed over without a copy
     if return_state:
         return params_out, state.history, state
     return params_out, state.history
@@ -204,9 +250,12 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
         state.params = params
     else:
         params_flat = spare_flat = None
+        state.params = Params(*(W.copy() for W in state.params))  # never step in the caller's arrays
         spare = state.previous_params if stepped else Params(*(np.empty_like(W) for W in state.params))
     flat_gd = flat and optimizer == "gd"
-    workspaces = workspace.Workspaces(state.params)  # the step's buffers, one set per batch shape
+    # the step's buffers, one set of activations per batch shape, one gradient buffer for all
+    workspaces = workspace.Workspaces(state.params)
+    decay_scratch = np.empty(min(params_flat.size, 1 << 16), dtype) if flat and weight_decay else None
     # unshuffled batches are the same views every epoch: made once
     fixed_batches = (None if shuffled else
                      tuple(_batches(X, y, sample_weight, None, B, workspaces, with_workspace=True)))
@@ -233,7 +282,7 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
                 grads = ws.backward(state.params)
                 if weight_decay:
                     if flat:
-                        ws.grads_flat += weight_decay * params_flat
+                        _add_scaled(ws.grads_flat, weight_decay, params_flat, decay_scratch)
                     else:
                         for W, dW in zip(state.params, grads):
                             dW += weight_decay * W
@@ -244,7 +293,7 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
                     finite = False
                     break
                 loss_sum += float(loss) * (Xb.shape[0] if wb is None else float(wb.sum()))
-                correct += _n_correct(ws.theta, yb, wb)
+                correct += n_correct(ws.theta, yb, wb)
                 norm_sum += norm
                 n_steps += 1
                 if flat_gd:
@@ -277,7 +326,10 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
                 history.flow.append(flow_stats(state.params, X, y, sample_weight))
             history.elapsed.append(time.perf_counter() - start)
             state.epoch += 1
-            stop = _monitor(state, hyper)
+            stop = monitor(state, hyper)
+            if history.loss[-1] > DIVERGENCE_FACTOR * history.loss[0]:
+                _stop_diverged(history, state.epoch, lr)
+                stop = True
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
@@ -295,56 +347,64 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
                 _stop_non_finite(history, state.epoch, lr)
     except KeyboardInterrupt:
         # The swap above is the only place the weights change, so state.params is a finished step.
-        _drop_unfinished_row(history, state.epoch)
+        drop_unfinished_row(history, state.epoch)
         history.stop_reason = "interrupted"
         history.message = f"interrupted after {state.epoch} epochs; kept the weights of the last step"
     finally:
         if bar is not None:
             bar.close()
     if history.stop_reason == "early_stopping" and state.best_params is not None:
-        state.params = Params(*(W.copy() for W in state.best_params))
+        state.params = state.best_params  # no copy: neither is ever written in place
 
 
-def _drop_unfinished_row(history, n_rows):
-    """Keep `n_rows` rows in every per-epoch list: an interrupt may land between two appends."""
-    for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "grad_norm", "elapsed", "flow"):
-        del getattr(history, name)[n_rows:]
+def _add_scaled(total, factor, values, scratch):
+    """total += factor * values, elementwise and bit for bit, through a small scratch buffer (no copy
+    of `values` as large as the weights)."""
+    step = scratch.size
+    for a in range(0, total.size, step):
+        part = scratch[:min(step, total.size - a)]
+        np.multiply(values[a:a + step], factor, part)
+        np.add(total[a:a + step], part, total[a:a + step])
 
 
 def _stop_non_finite(history, epoch, lr):
     history.stop_reason = "non_finite"
-    history.message = (f"the loss or its gradient became non-finite at epoch {epoch} (learning rate "
-                       f"{lr:g}); training stopped and kept the last finite weights: try a smaller "
-                       f"learning rate")
+    history.message = (f"training diverged at epoch {epoch}: the loss or its gradient became non-finite "
+                       f"(learning rate {lr:.3g}); kept the last finite weights; try a smaller learning "
+                       f"rate (lr / --lr)")
 
 
-def _monitor(state, hyper):
-    """Early stopping and reduce-on-plateau bookkeeping after an epoch; True to stop."""
-    history = state.history
-    # this run's validation set, if it has one (a resumed history may hold an earlier run's)
-    monitored = history.val_loss[-1] if hyper["validated"] else history.loss[-1]
-    improved = monitored < state.monitor_best - hyper["tol"]
-    if monitored < state.monitor_best:
-        state.monitor_best = monitored
-        history.best_epoch = state.epoch - 1
-        if hyper["patience"] is not None:
-            state.best_params = Params(*(W.copy() for W in state.params))
-    if improved:
-        state.monitor_bad = state.plateau_bad = 0
-    else:
-        state.monitor_bad += 1
-        state.plateau_bad += 1
-    if hyper["lr_schedule"] == "plateau" and state.plateau_bad >= PLATEAU_PATIENCE:
-        state.lr_scale *= PLATEAU_FACTOR
-        state.plateau_bad = 0
-    if hyper["patience"] is not None and state.monitor_bad >= hyper["patience"]:
-        history.stop_reason = "early_stopping"
-        what = "validation loss" if hyper["validated"] else "training loss"
-        history.message = (f"stopped early at epoch {state.epoch}: the {what} did not improve by more "
-                           f"than {hyper['tol']:g} for {hyper['patience']} epochs; restored epoch "
-                           f"{history.best_epoch + 1}")
-        return True
-    return False
+def _stop_diverged(history, epoch, lr):
+    loss, first = history.loss[-1], history.loss[0]
+    history.stop_reason = "diverged"
+    history.message = (f"training diverged at epoch {epoch}: the loss {loss:.4g} is more than "
+                       f"{DIVERGENCE_FACTOR} times the first epoch's ({first:.4g}) at learning rate "
+                       f"{lr:.3g}; try a smaller learning rate (lr / --lr)")
+
+
+def _check_memory(params, X, batch_size, optimizer, validation_fraction, validation_data, patience, shuffle):
+    """Refuse at once (resources.InsufficientMemory) a run that would not fit in memory."""
+    N = int(np.shape(X)[0]) if np.ndim(X) == 2 else 0
+    D, M, C = params.W1.shape[0], params.W2.shape[0], params.W4.shape[0]
+    V = 0
+    if validation_data is not None:
+        V = int(np.shape(validation_data[0])[0])
+    elif validation_fraction and 0 < validation_fraction < 1:
+        V = math.ceil(N * validation_fraction)
+        N -= V
+    dtype = params.W1.dtype
+    copied = V > 0 and validation_data is None or getattr(X, "dtype", None) != dtype
+    resources.check_training_memory(max(N, 1), D, M, C, dtype, batch_size=batch_size, optimizer=optimizer,
+                                    validation_rows=V, patience=patience, shuffle=shuffle, data_copy=copied)
+
+
+def _check_resumable(state, optimizer):
+    empty = Params(*(np.empty((0, 0)),) * 4)
+    slots = [k for k, v in optim.init_state(optimizer, empty).items() if isinstance(v, Params)]
+    missing = [k for k in slots if not isinstance(state.opt_state.get(k), Params)]
+    if missing or not isinstance(state.opt_state.get("step"), int):
+        raise ValueError(f"the state to resume lacks the optimizer state {optimizer!r} needs "
+                         f"({', '.join(missing) or 'step'})")
 
 
 def _schedule_factor(schedule, epoch, epochs):
@@ -368,11 +428,6 @@ def _batches(X, y, w, order, B, workspaces, with_workspace=False):
             xb, yb, wb = ws.gather(X, y, w, index)
         if wb is None or wb.any():
             yield (ws, xb, yb, wb) if with_workspace else (xb, yb, wb)
-
-
-def _n_correct(theta, y, w):
-    hit = theta.argmax(axis=1) == y
-    return float(np.count_nonzero(hit)) if w is None else float(w[hit].sum())
 
 
 def _progress_bar(progress, done, total):
@@ -408,7 +463,12 @@ def _prepare_data(params, X, y, sample_weight, validation_fraction, validation_d
     y = model._as_labels(y, X.shape[0], C)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=X.dtype)
-        model._normalized_weights(sample_weight, X.shape[0], X.dtype)  # validates
+        with np.errstate(over="ignore", invalid="ignore"):
+            model._normalized_weights(sample_weight, X.shape[0], X.dtype)  # validates
+            total = sample_weight.sum()
+        if not np.isfinite(total):
+            raise ValueError(f"sample_weight sums to more than {X.dtype} can hold; scale the weights down "
+                             f"(only their ratios matter)")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     X_val = y_val = None
@@ -429,4 +489,7 @@ def _prepare_data(params, X, y, sample_weight, validation_fraction, validation_d
         X, y = X[train], y[train]
         if sample_weight is not None:
             sample_weight = sample_weight[train]
+            if not sample_weight.sum() > 0:
+                raise ValueError("no training row has a positive sample_weight once the validation split "
+                                 "is held out: give more rows positive weights or no validation_fraction")
     return X, y, sample_weight, (X_val, y_val), seed

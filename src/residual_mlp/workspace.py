@@ -43,7 +43,7 @@ from .model import Params
 class Workspace:
     """Buffers for training steps on batches of `n_samples` rows in one dtype."""
 
-    def __init__(self, n_samples, n_features, n_hidden, n_classes, dtype=np.float64):
+    def __init__(self, n_samples, n_features, n_hidden, n_classes, dtype=np.float64, grads=None):
         N, D, M, C = (int(n) for n in (n_samples, n_features, n_hidden, n_classes))
         self.shape = (N, D, M, C)
         self.dtype = np.dtype(dtype)
@@ -60,7 +60,8 @@ class Workspace:
         self.row_starts = np.arange(N) * C    # (N,)  flat index of each row's first class
         self.picks = np.empty(N, np.intp)     # (N,)  flat index of each row's true class
         # dW1 (D, D), dW2 (M, D), dW3 (M, M), dW4 (C, M): views of one flat buffer
-        self.grads_flat, self.grads = packed([(D, D), (M, D), (M, M), (C, M)], self.dtype)
+        # (or the pair `grads` given, shared by the workspaces of several batch shapes)
+        self.grads_flat, self.grads = grads or packed([(D, D), (M, D), (M, M), (C, M)], self.dtype)
         self.inv_n = self.dtype.type(1.0 / N)  # the 1/N of the mean, rounded as model.py rounds it
         # ReLU as np.maximum(u, zero row): the same values as np.maximum(u, 0), and the row broadcast
         # runs numpy's contiguous loop, where a scalar 0 takes a slower one
@@ -199,15 +200,20 @@ class Workspaces:
     def __init__(self, params: Params):
         self.dims = (params.W1.shape[0], params.W2.shape[0], params.W4.shape[0])  # D, M, C
         self.by_shape = {}
+        self.grads = {}  # dtype -> (flat, Params): one gradient buffer per dtype, shared by all shapes
 
     def get(self, n_samples, dtype) -> Workspace:
         key = (n_samples, dtype)
         ws = self.by_shape.get(key)
         if ws is None:
-            ws = self.by_shape[key] = Workspace(n_samples, *self.dims, dtype)
+            D, M, C = self.dims
+            grads = self.grads.get(np.dtype(dtype))
+            ws = self.by_shape[key] = Workspace(n_samples, D, M, C, dtype, grads=grads)
+            self.grads[np.dtype(dtype)] = (ws.grads_flat, ws.grads)
         return ws
 
     @property
     def nbytes(self):
-        """Bytes held by all the workspaces made so far."""
-        return sum(ws.nbytes for ws in self.by_shape.values())
+        """Bytes held by all the workspaces made so far (the shared gradients counted once)."""
+        shared = sum(flat.nbytes for flat, _ in self.grads.values())
+        return sum(ws.nbytes - ws.grads_flat.nbytes for ws in self.by_shape.values()) + shared

@@ -61,7 +61,7 @@ def run(args):
     print()
     print(confusion_text(confusion, names))
     if args.plot is not None:
-        with outputs.staging() as stage:
+        with outputs.staging("--plot") as stage:
             _plot(confusion, names, stage.path("--plot"), args.plot)
         print(f"\nplotted   {args.plot}")
     return 0

@@ -5,8 +5,8 @@ import argparse
 import contextlib
 import math
 import os
-import secrets
 
+from .. import atomic
 from ..errors import InputError
 
 
@@ -87,24 +87,14 @@ def check_input(option, path):
 
 
 def check_output(option, path, inputs=()):
-    """InputError, before any work is done, when `path` cannot be written as a file or is one of `inputs`."""
+    """InputError, before any work is done, when `path` cannot take an output file or is one of `inputs`.
+
+    See `atomic.check_target`: an existing non-regular file (a FIFO, a device, a link to /dev/stdout),
+    a read-only file or a missing or unwritable folder is refused.
+    """
     if not path:
         raise InputError(f"{option}: needs a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise InputError(f"{option} {path}: is a directory")
-    if os.path.lexists(path) and not (os.path.isfile(path) and not os.path.islink(path)):
-        raise InputError(f"{option} {path}: exists and is not a regular file (a link, device, pipe or socket); "
-                         f"it is not replaced")
-    if os.path.isfile(path) and not os.stat(path).st_mode & 0o222:
-        raise InputError(f"{option} {path}: is read-only (mode {os.stat(path).st_mode & 0o777:o}); it is not "
-                         f"replaced")
-    if not os.path.exists(folder):
-        raise InputError(f"{option} {path}: the folder {folder} does not exist")
-    if not os.path.isdir(folder):
-        raise InputError(f"{option} {path}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"{option} {path}: the folder {folder} is not writable")
+    atomic.check_target(path, option)
     for name, source in inputs:
         if source and os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
             raise InputError(f"{option} {path}: is the {name} file; writing there would destroy it")
@@ -144,41 +134,20 @@ class Outputs:
         self.paths = {option: path for option, path in paths if path is not None}
 
     @contextlib.contextmanager
-    def staging(self):
-        """Yield a Stage; each output is written to its own temporary file, then all are renamed into place
-        in the order they were staged (so the model, staged last, lands last). Any exception: none is."""
-        stage = Stage(self.paths)
-        try:
-            yield stage
-        except BaseException:
-            stage.discard()
-            raise
-        stage.commit()
+    def staging(self, *order):
+        """Yield a stage whose `path(option)` names the temporary file to write that output to; when the block
+        ends cleanly the outputs are renamed into place in `order` (the model last), else none is
+        (`atomic.staged`)."""
+        with atomic.staged([self.paths[option] for option in order]) as stage:
+            yield _Stage(stage, self.paths)
 
 
-class Stage:
-    def __init__(self, paths):
-        self.targets, self.order = paths, []
+class _Stage:
+    def __init__(self, stage, paths):
+        self.stage, self.paths = stage, paths
 
     def path(self, option):
-        """The temporary path to write `option`'s output to."""
-        target = os.path.abspath(self.targets[option])
-        folder, base = os.path.split(target)
-        temporary = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        self.order.append((temporary, target))
-        return temporary
-
-    def discard(self):
-        for temporary, _ in self.order:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-
-    def commit(self):
-        for temporary, target in self.order:
-            if os.path.exists(target):
-                with contextlib.suppress(OSError):
-                    os.chmod(temporary, os.stat(target).st_mode & 0o7777)
-            os.replace(temporary, target)
+        return self.stage.temporary(self.paths[option])
 
 
 def planned_outputs(args, outputs, inputs=()):

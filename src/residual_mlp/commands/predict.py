@@ -70,5 +70,5 @@ def _output(outputs, path):
         yield sys.stdout
         sys.stdout.flush()
         return
-    with outputs.staging() as stage, open(stage.path("--out"), "w", encoding="utf-8", newline="") as f:
+    with outputs.staging("--out") as stage, open(stage.path("--out"), "w", encoding="utf-8", newline="") as f:
         yield f

@@ -23,7 +23,6 @@ from .evaluate import write_figure
 
 HELP = "train the network on a bundled data set or on your own table, and save the model"
 HIDDEN = 128
-DIVERGENCE_FACTOR = 10.0   # a loss above this many times the first epoch's counts as divergence
 _DEFAULT = RECIPES["default"]
 _SEED = RECIPES["seed"]
 
@@ -135,6 +134,9 @@ def run(args):
     try:
         with signals.interrupts_as_stops():
             pipe.fit(frame, y_text, **{f"classifier__{k}": v for k, v in fit_params.items()})
+    except Diverged as e:
+        kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
+        raise Diverged(f"{str(e).removeprefix('ResidualMLPClassifier: ')}{kept}") from None
     except ValueError as e:  # the estimator's own checks of the options and of the table
         raise InputError(str(e).splitlines()[0]) from None
     elapsed = time.perf_counter() - started
@@ -238,15 +240,10 @@ def _check_validation_fraction(fraction, y_text):
 
 
 def _watch(args, callback):
-    """fit's callback: the checkpoint writer, then the divergence test and the --max-time limit."""
+    """fit's callback: the checkpoint writer, then the --max-time limit (True asks fit to stop)."""
     started = time.monotonic()
 
     def watch(state):
-        loss = state.history.loss
-        if len(loss) > 1 and loss[-1] > DIVERGENCE_FACTOR * loss[0]:  # before the checkpoint: keep the good one
-            raise Diverged(f"training diverged at epoch {state.epoch}: the loss {loss[-1]:.4g} is above "
-                           f"{DIVERGENCE_FACTOR:g} times the first epoch's ({loss[0]:.4g}); try a smaller --lr "
-                           f"(now {state.history.lr[-1]:.3g})")
         if callback is not None:
             callback(state)
         return args.max_time is not None and time.monotonic() - started >= args.max_time
@@ -254,9 +251,7 @@ def _watch(args, callback):
 
 
 def _check_outcome(history, args):
-    """Diverged or Interrupted when training did not end well: nothing is then written."""
-    if history.stop_reason == "non_finite":
-        raise Diverged(f"training diverged: {history.message}")
+    """Interrupted when a signal stopped training: nothing is then written."""
     if history.stop_reason == "interrupted":
         status = signals.last_status()
         kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
@@ -267,7 +262,9 @@ def _commit(args, outputs, pipe, record, history):
     """Render every promised output, then write them all, the model last; on any failure, none."""
     from ..saving import save_model
 
-    with outputs.staging() as stage:
+    order = [option for option, path in (("--plot", args.plot), ("--plot-flow", args.plot_flow), ("--out", args.out))
+             if path is not None]
+    with outputs.staging(*order) as stage:
         if args.plot is not None:
             from ..plots import plot_learning_curves
             write_figure(stage.path("--plot"), plot_learning_curves(history), args.plot)

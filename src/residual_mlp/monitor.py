@@ -1,0 +1,57 @@
+"""Bookkeeping after an epoch, shared by the epoch loop (train.py) and L-BFGS (lbfgs.py): early stopping,
+reduce-on-plateau, the history's rows and the count of correct predictions."""
+from __future__ import annotations
+
+import numpy as np
+
+from .model import Params
+
+PLATEAU_FACTOR = 0.5    # reduce-on-plateau multiplies the learning rate by this ...
+PLATEAU_PATIENCE = 5    # ... after this many epochs without improvement of the monitored loss
+HISTORY_ROWS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "grad_norm", "elapsed", "flow")
+
+
+def drop_unfinished_row(history, n_rows):
+    """Keep `n_rows` rows in every per-epoch list: an interrupt may land between two appends."""
+    for name in HISTORY_ROWS:
+        del getattr(history, name)[n_rows:]
+
+
+def monitor(state, hyper):
+    """Early stopping and reduce-on-plateau bookkeeping after an epoch; True to stop.
+
+    With early stopping, the best weights are copied (new arrays, never written in place later: a
+    caller may hold them) after the previous best copy is released.
+    """
+    history = state.history
+    # this run's validation set, if it has one (a resumed history may hold an earlier run's)
+    monitored = history.val_loss[-1] if hyper["validated"] else history.loss[-1]
+    improved = monitored < state.monitor_best - hyper["tol"]
+    if monitored < state.monitor_best:
+        state.monitor_best = monitored
+        history.best_epoch = state.epoch - 1
+        if hyper["patience"] is not None:
+            state.best_params = None  # release the old copy first: one set of best weights at a time
+            state.best_params = Params(*(W.copy() for W in state.params))
+    if improved:
+        state.monitor_bad = state.plateau_bad = 0
+    else:
+        state.monitor_bad += 1
+        state.plateau_bad += 1
+    if hyper["lr_schedule"] == "plateau" and state.plateau_bad >= PLATEAU_PATIENCE:
+        state.lr_scale *= PLATEAU_FACTOR
+        state.plateau_bad = 0
+    if hyper["patience"] is not None and state.monitor_bad >= hyper["patience"]:
+        history.stop_reason = "early_stopping"
+        what = "validation loss" if hyper["validated"] else "training loss"
+        history.message = (f"stopped early at epoch {state.epoch}: the {what} did not improve by more "
+                           f"than {hyper['tol']:g} for {hyper['patience']} epochs; restored epoch "
+                           f"{history.best_epoch + 1}")
+        return True
+    return False
+
+
+def n_correct(theta, y, w):
+    """Correct predictions among the rows of theta (N, C): a count, or the sum of their weights."""
+    hit = theta.argmax(axis=1) == y
+    return float(np.count_nonzero(hit)) if w is None else float(w[hit].sum())
