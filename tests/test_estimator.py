@@ -7,6 +7,7 @@ import pickle
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.special
 import torch
@@ -19,7 +20,8 @@ from sklearn.preprocessing import StandardScaler
 
 import residual_mlp
 import torch_twin
-from residual_mlp import ResidualMLPClassifier, cli, data, init_params, loss_and_grads, modelfile
+import residual_mlp.saving
+from residual_mlp import ResidualMLPClassifier, cli, data, init_params, loss_and_grads
 from residual_mlp.errors import InputError
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -143,7 +145,7 @@ def test_warm_start_refuses_other_classes(blobs):
 def test_partial_fit_equals_fit_epoch_by_epoch(blobs, optimizer):
     """k calls of partial_fit = fit(max_iter=k): the optimizer state and the shuffling carry over."""
     X, y = blobs
-    options = dict(optimizer=optimizer, batch_size=16, lr=0.01, patience=None)
+    options = dict(optimizer=optimizer, batch_size=16, lr=0.01, patience=None, lr_schedule="constant")
     whole = small(max_iter=4, **options).fit(X, y)
     steps = small(**options)
     for _ in range(4):
@@ -355,7 +357,7 @@ def test_outputs_against_the_twin(blobs):
 def test_convergence_warning_when_max_iter_ends_training(blobs):
     X, y = blobs
     with pytest.warns(ConvergenceWarning, match="max_iter=3"):
-        small(max_iter=3).fit(X, y)
+        small(max_iter=3, patience=10).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est = small(max_iter=3, patience=None).fit(X, y)  # no convergence test: no warning
@@ -372,8 +374,8 @@ def test_lbfgs_is_full_batch_and_reports_convergence(blobs):
     assert est.score(X, y) >= 0.9
     with pytest.warns(ConvergenceWarning, match="L-BFGS-B did not converge"):
         small(optimizer="lbfgs", max_iter=2).fit(X, y)
-    with pytest.raises(ValueError, match="lbfgs"):
-        small(optimizer="lbfgs").partial_fit(X, y, classes=[0, 1, 2])
+    assert not hasattr(small(optimizer="lbfgs"), "partial_fit")  # available_if: no partial_fit to find
+    assert hasattr(small(), "partial_fit")
 
 
 def test_early_stopping_records_validation_scores(blobs):
@@ -416,7 +418,7 @@ def test_save_load_round_trip(tmp_path, blobs):
     names = np.array(["ant", "bee", "cat"])
     est = small(betas=(0.8, 0.99), early_stopping=True, validation_fraction=0.2).fit(X.astype(np.float32),
                                                                                       names[y])
-    path = tmp_path / "model.npz"
+    path = tmp_path / "model.skops"
     est.save(path)
     again = ResidualMLPClassifier.load(path)
     assert again.get_params() == est.get_params()
@@ -427,9 +429,9 @@ def test_save_load_round_trip(tmp_path, blobs):
     for name in ("loss_curve_", "n_iter_", "t_", "stop_reason_", "validation_scores_", "validation_loss_curve_",
                  "best_validation_score_", "n_features_in_"):
         assert getattr(again, name) == pytest.approx(getattr(est, name)), name
-    # the model file the CLI's predict reads gives the same labels
-    np.testing.assert_array_equal(modelfile.load(path).predict(X), est.predict(X))
-    # a loaded estimator trains on
+    # the loader the command line uses gives the same labels
+    np.testing.assert_array_equal(residual_mlp.load_model(path).predict(X), est.predict(X))
+    # a loaded estimator trains on (with a fresh optimizer state)
     again.partial_fit(X, names[y])
     assert again.n_iter_ == est.n_iter_ + 1
 
@@ -438,88 +440,79 @@ def test_the_predict_command_reads_an_estimator_model(tmp_path, blobs, capsys):
     X, y = blobs
     labels = np.array(["ant", "bee", "cat"])[y]
     est = small().fit(X, labels)
-    est.save(tmp_path / "model.npz")
+    est.save(tmp_path / "model.skops")
     np.savez(tmp_path / "rows.npz", X=X, y=labels)
     out = tmp_path / "predictions.csv"
-    status = cli.main(["predict", "--model", str(tmp_path / "model.npz"), "--data", str(tmp_path / "rows.npz"),
+    status = cli.main(["predict", "--model", str(tmp_path / "model.skops"), "--data", str(tmp_path / "rows.npz"),
                        "--out", str(out)])
-    assert status == 0, capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert captured.err == ""  # no feature-name warning: the bare estimator reads the columns by position
     lines = out.read_text().splitlines()
     assert lines[0] == "prediction"
     np.testing.assert_array_equal(lines[1:], est.predict(X))
 
 
 def test_load_refuses_a_bad_file(tmp_path):
-    path = tmp_path / "not_a_model.npz"
+    path = tmp_path / "not_a_model.skops"
     path.write_bytes(b"hello")
-    with pytest.raises(InputError, match="not_a_model.npz"):
+    with pytest.raises(InputError, match="not_a_model.skops"):
         ResidualMLPClassifier.load(path)
 
 
 @pytest.fixture(scope="module")
 def cli_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cli") / "iris.npz"
-    status = cli.main(["train", "--dataset", "iris", "--epochs", "50", "--out", str(path), "--quiet"])
+    path = tmp_path_factory.mktemp("cli") / "iris.skops"
+    status = cli.main(["train", "--dataset", "iris", "--recipe", "seed", "--epochs", "50", "--out", str(path),
+                       "--quiet"])
     assert status == 0
     return path
 
 
-def test_a_cli_model_loads_with_its_standardization(cli_model, capsys):
-    capsys.readouterr()
-    est = ResidualMLPClassifier.load(cli_model)
+def iris_split():
+    """The command line's split of iris: stratified 80/20 with seed 0, rows kept in file order."""
     iris = data.load_dataset("iris")
-    X, labels = iris.features.to_numpy(), iris.labels
-    m = modelfile.load(cli_model)
-    assert m.mean is not None
+    index = np.arange(len(iris.labels))
+    train, test = train_test_split(index, test_size=0.2, random_state=0, stratify=iris.labels)
+    train.sort(), test.sort()
+    X = iris.features.to_numpy()
+    return X[train], X[test], iris.labels[train], iris.labels[test]
+
+
+def test_a_cli_model_is_the_whole_pipeline(cli_model):
+    pipe = residual_mlp.load_model(cli_model)
+    est = pipe[-1]
+    _, X_test, _, labels_test = iris_split()
+    record = residual_mlp.saving.read_model_file(cli_model).record
     np.testing.assert_array_equal(est.classes_, ["setosa", "versicolor", "virginica"])
-    np.testing.assert_array_equal(est.predict(X), m.predict(X))
-    # the CLI's own test split and the accuracy it recorded on it, from raw features
-    classes, y = data.encode_labels(labels)
-    _, X_test, _, y_test = data.split(X, y, 0.2, 0)
-    assert est.score(X_test, classes[y_test]) == pytest.approx(m.results["test_accuracy"], abs=1e-12)
-    # without its scaling, the network would see other inputs
-    assert not np.array_equal(residual_mlp.predict(est.params_, X), residual_mlp.predict(est.params_, m.scaled(X)))
-    assert est.get_params()["n_hidden"] == 128 and est.get_params()["optimizer"] == "gd"
-    assert est.get_params()["max_iter"] == 50 and est.get_params()["random_state"] == 0
-    assert est.n_iter_ == 50 and len(est.loss_curve_) == 50
-    assert not hasattr(est, "feature_names_in_")  # numpy input gets no feature-name warning
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        est.predict_proba(X)
+    names = data.load_dataset("iris").features.columns
+    test = pd.DataFrame(X_test, columns=names)
+    assert pipe.score(test, labels_test) == pytest.approx(record["results"]["test_accuracy"], abs=1e-12)
+    assert est.training_options()["optimizer"] == "gd" and est.n_iter_ == 50 and len(est.loss_curve_) == 50
+    assert est.get_params()["n_hidden"] == 128 and est.get_params()["random_state"] == 0
 
 
 def test_the_estimator_reproduces_the_cli_training(cli_model):
-    """Same split, standardization, seed and settings: the estimator trains the CLI's very weights."""
-    iris = data.load_dataset("iris")
-    X, labels = iris.features.to_numpy(), iris.labels
-    classes, y = data.encode_labels(labels)
-    X_train, _, y_train, _ = data.split(X, y, 0.2, 0)
-    mean, scale = data.standardization(X_train)
-    est = ResidualMLPClassifier(n_hidden=128, optimizer="gd", lr=0.1, max_iter=50, batch_size=None,
-                                patience=None, random_state=0).fit((X_train - mean) / scale, classes[y_train])
-    assert_params_equal(est.params_, modelfile.load(cli_model).params)
+    """The same split, scikit-learn's StandardScaler, the same seed and recipe: the CLI's very weights."""
+    X_train, _, labels_train, _ = iris_split()
+    est = ResidualMLPClassifier(recipe="seed", max_iter=50, random_state=0).fit(
+        StandardScaler().fit_transform(X_train), labels_train)
+    assert_params_equal(est.params_, residual_mlp.load_model(cli_model)[-1].params_)
 
 
-def test_training_a_cli_model_on_applies_its_scaling(cli_model, tmp_path):
-    est = ResidualMLPClassifier.load(cli_model)
-    m = modelfile.load(cli_model)
-    iris = data.load_dataset("iris")
-    X, labels = iris.features.to_numpy(), iris.labels
-    classes, y = data.encode_labels(labels)
-    X_train, _, y_train, _ = data.split(X, y, 0.2, 0)
-    est.partial_fit(X_train, classes[y_train])  # raw features, as predict takes them
-    # full batch gd: the epoch's loss is that of the loaded weights on the standardized rows
-    assert est.loss_curve_[-1] == pytest.approx(m.results["train_loss"], rel=1e-12)
-    # saved again, the scaling and the CLI's feature names go with it
-    path = tmp_path / "again.npz"
-    est.save(path)
-    m2 = modelfile.load(path)
-    np.testing.assert_array_equal(m2.mean, m.mean)
-    assert m2.feature_names == m.feature_names
-    np.testing.assert_array_equal(m2.predict(X), est.predict(X))
-    # a fresh fit drops the file's scaling
-    est.fit(StandardScaler().fit_transform(X), labels)
-    assert est._mean is None
+def test_training_a_cli_model_on_continues_from_its_weights(cli_model, tmp_path):
+    pipe = residual_mlp.load_model(cli_model)
+    record = residual_mlp.saving.read_model_file(cli_model).record
+    X_train, _, labels_train, _ = iris_split()
+    names = data.load_dataset("iris").features.columns
+    encoded = pipe[0].transform(pd.DataFrame(X_train, columns=names))
+    pipe[-1].partial_fit(encoded, labels_train)
+    # full-batch gd: the epoch's loss is that of the loaded weights on the training rows
+    assert pipe[-1].loss_curve_[-1] == pytest.approx(record["results"]["train_loss"], rel=1e-12)
+    path = tmp_path / "again.skops"
+    residual_mlp.save_model(pipe, path)
+    frame = pd.DataFrame(X_train, columns=names)
+    np.testing.assert_array_equal(residual_mlp.load_model(path).predict(frame), pipe.predict(frame))
 
 
 def test_a_constant_feature_lifts_iris():
@@ -533,21 +526,3 @@ def test_a_constant_feature_lifts_iris():
     assert offset.score(np.c_[B, np.ones(len(B))], y_test) > plain
 
 
-def test_the_estimator_and_the_model_file_scale_through_one_function(cli_model, monkeypatch):
-    """Both call modelfile.scaled, so a CLI model predicts bit-identically through either."""
-    X = data.load_dataset("iris").features.to_numpy()
-    m = modelfile.load(cli_model)
-    expected = (X - m.mean) / m.scale
-    np.testing.assert_array_equal(modelfile.scaled(X, np.float64, m.mean, m.scale), expected)
-    assert modelfile.scaled(X, np.float32, None, None).dtype == np.float32
-    est = ResidualMLPClassifier.load(cli_model)
-    seen = []
-    real = modelfile.scaled
-
-    def counted(*args):
-        seen.append(args[1:])
-        return real(*args)
-
-    monkeypatch.setattr(modelfile, "scaled", counted)
-    np.testing.assert_array_equal(est.predict(X), m.predict(X))
-    assert len(seen) == 2 and all(dtype == np.float64 and mean is not None for dtype, mean, _ in seen)

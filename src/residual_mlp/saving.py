@@ -123,6 +123,20 @@ def classifier_of(model):
     return model.steps[-1][1] if hasattr(model, "steps") else model
 
 
+def model_input(model, frame):
+    """What the model's `predict` takes from a table: the DataFrame itself when the model reads columns by
+    name (a pipeline, or an estimator fitted on a DataFrame), else its values, column by column in order."""
+    if getattr(model, "feature_names_in_", None) is not None or hasattr(model, "steps"):
+        return frame
+    n = classifier_of(model).n_features_in_
+    positional = [f"x{j}" for j in range(n)]  # an NPZ file's X, as data.read_table names its columns
+    if frame.shape[1] != n and all(name in frame.columns for name in positional):
+        frame = frame[positional]
+    if frame.shape[1] != n:
+        raise InputError(f"the table has {frame.shape[1]} columns; the model reads {n} unnamed features, by position")
+    return frame.to_numpy(dtype=np.float64)
+
+
 def _check_model(path, model):
     from sklearn.pipeline import Pipeline
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import data, labels
 from ..errors import InputError
-from ..saving import classifier_of
+from ..saving import classifier_of, model_input
 from . import options
 
 HELP = "measure a trained model on labelled data: loss, accuracy, per-class scores, confusion matrix"
@@ -48,7 +48,7 @@ def run(args):
         y = labels.class_index(est.classes_, table.labels)
     except ValueError as e:
         raise InputError(f"{args.data}, column {table.target!r}: {e}") from None
-    loss_sum, confusion = tally(pipe, table.features, y)
+    loss_sum, confusion = tally(pipe, model_input(pipe, table.features), y)
     N = int(confusion.sum())
     names = [str(c) for c in est.classes_]
     print(f"model     {args.model}: D={est.n_features_in_} features, M={est.params_.W2.shape[0]} hidden, "
@@ -78,7 +78,7 @@ def tally(pipe, frame, y):
     rows = rows_per_pass(est.params_)
     loss, confusion = 0.0, np.zeros((C, C), dtype=np.int64)      # (C, C)
     for start in range(0, len(y), rows):
-        log_y_hat = pipe.predict_log_proba(frame.iloc[start:start + rows])
+        log_y_hat = pipe.predict_log_proba(frame[start:start + rows])
         yb = y[start:start + rows]
         # J_i = -log y_hat_i[y_i], summed over the block (model.cross_entropy's loss, without its dtheta)
         loss -= float(log_y_hat[np.arange(yb.shape[0]), yb].sum(dtype=np.float64))

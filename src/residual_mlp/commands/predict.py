@@ -14,7 +14,7 @@ import sys
 
 from .. import data
 from ..errors import InputError
-from ..saving import classifier_of, read_model_file
+from ..saving import classifier_of, model_input, read_model_file
 from . import options
 
 HELP = "predict the labels of new data with a trained model, as CSV"
@@ -45,7 +45,7 @@ def run(args):
             first = True
             for block in data.iter_table(args.data, sep=args.sep, na_values=args.na_values):
                 try:
-                    proba = pipe.predict_proba(block)                   # (n, C)
+                    proba = pipe.predict_proba(model_input(pipe, block))  # (n, C)
                 except InputError as e:
                     raise InputError(f"{args.data}: {e}") from None
                 table = pd.DataFrame({"prediction": classes[proba.argmax(axis=1)]})
