@@ -147,9 +147,14 @@ def test_lbfgs_stops_on_its_own_convergence_test(separable):
     new, history = fit(params, X, y, optimizer="lbfgs", epochs=1000, weight_decay=wd, tol=tol)
     assert history.stop_reason == "converged"
     assert len(history) < 1000
-    assert "PROJECTED GRADIENT" in history.message
-    # Converged on the penalised objective: its gradient is small, that of the bare loss is not.
-    assert _objective_gradient(new, X, y, wd) <= tol
+    # The documented rule: the largest gradient entry of the penalised objective at most tol, or its
+    # relative decrease in one iteration at most tol (scipy's ftol).
+    if "PROJECTED GRADIENT" in history.message:
+        assert _objective_gradient(new, X, y, wd) <= tol
+    else:
+        assert "RELATIVE REDUCTION OF F" in history.message
+        assert _objective_gradient(new, X, y, wd) < 0.1 * _objective_gradient(params, X, y, wd)
+    # Converged on the penalised objective, not on the bare loss
     assert _objective_gradient(new, X, y, 0.0) > 10 * tol
     short, history = fit(params, X, y, optimizer="lbfgs", epochs=5, weight_decay=wd, tol=tol)
     assert history.stop_reason == "max_epochs" and len(history) == 5

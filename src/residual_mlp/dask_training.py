@@ -34,14 +34,16 @@ import numpy as np
 from . import model, optim, workspace
 from .errors import InputError
 from .model import Params
+from .monitor import drop_unfinished_row as _drop_unfinished_row
+from .monitor import monitor as _monitor
+from .monitor import n_correct as _n_correct
 from .train import (
+    DIVERGENCE_FACTOR,
     History,
     TrainState,
     _check_options,
-    _drop_unfinished_row,
-    _monitor,
-    _n_correct,
     _schedule_factor,
+    _stop_diverged,
     _stop_non_finite,
 )
 
@@ -505,8 +507,13 @@ def _run(state, reducer, val_reducer, hyper, callback):
             history.elapsed.append(time.perf_counter() - start)
             state.epoch += 1
             stop = _monitor(state, hyper)
-            if callback is not None:
-                callback(state)
+            if history.loss[-1] > DIVERGENCE_FACTOR * history.loss[0]:  # as train.fit
+                _stop_diverged(history, state.epoch, lr)
+                stop = True
+            if callback is not None and callback(state) is True and not stop:
+                history.stop_reason = "stopped"
+                history.message = f"stopped at epoch {state.epoch}, as the callback asked"
+                stop = True
             if stop:
                 break
         else:

@@ -30,7 +30,7 @@ from scipy.optimize import minimize
 
 from . import model
 from .model import Params
-from .monitor import drop_unfinished_row, monitor, n_correct
+from .monitor import drop_unfinished_row, monitor, n_correct, validation_row
 
 
 class _NonFinite(Exception):
@@ -42,19 +42,20 @@ class _EarlyStop(Exception):
 
 
 def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_decay, tol,
-              record_flow, callback, patience=None):
+              record_flow, callback, patience=None, metric=None):
     """Run L-BFGS-B from `state` until `epochs` iterations in all; returns the updated TrainState.
 
     X (N, D) and the validation pair are in the training dtype already (see `train.fit`); `lr` is
     accepted for a uniform call and not used; `tol` is scipy's `gtol` and early stopping's `tol`.
     """
     history = state.history
-    X_val, y_val = validation
+    X_val = None if validation is None else validation[0]
     dtype = state.params.W1.dtype
     shapes = [W.shape for W in state.params]
     bounds = np.cumsum([0] + [W.size for W in state.params])
     total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-    monitor_options = dict(tol=tol, patience=patience, lr_schedule="constant", validated=X_val is not None)
+    monitor_options = dict(tol=tol, patience=patience, lr_schedule="constant", validated=X_val is not None,
+                           metric=metric if X_val is not None else None)
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
 
     def unflatten(vector):
@@ -99,11 +100,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         loss, accuracy, norm = entering["stats"]
         params = unflatten(xk)
         entering["stats"] = stats_at(xk)  # the next row's training numbers, at xk
-        row_val = None
-        if X_val is not None:
-            val_acts = model.forward(params, X_val)
-            val_loss, _ = model.cross_entropy(val_acts, y_val)
-            row_val = (float(val_loss), float(np.mean(val_acts.theta.argmax(1) == y_val)))
+        row_val = None if validation is None else validation_row(params, validation, monitor_options["metric"])
         row_flow = None
         if record_flow:
             from .flow import flow_stats
@@ -116,6 +113,8 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         if row_val is not None:
             history.val_loss.append(row_val[0])
             history.val_accuracy.append(row_val[1])
+            if row_val[2] is not None:
+                history.val_score.append(row_val[2])
         if row_flow is not None:
             history.flow.append(row_flow)
         history.elapsed.append(time.perf_counter() - start)
@@ -138,7 +137,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             # an overflow shows as a non-finite loss or gradient, which evaluate() reports
             result = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=on_iteration,
-                              options=dict(maxiter=maxiter, maxfun=20 * maxiter + 20, gtol=tol))
+                              options=dict(maxiter=maxiter, maxfun=20 * maxiter + 20, gtol=tol, ftol=tol))
     except _NonFinite:
         _finish(history, "non_finite",
                 f"the loss or its gradient became non-finite at epoch {state.epoch + 1} (L-BFGS-B); "

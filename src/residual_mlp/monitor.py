@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import model
 from .model import Params
 
 PLATEAU_FACTOR = 0.5    # reduce-on-plateau multiplies the learning rate by this ...
 PLATEAU_PATIENCE = 5    # ... after this many epochs without improvement of the monitored loss
-HISTORY_ROWS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "grad_norm", "elapsed", "flow")
+HISTORY_ROWS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_score", "lr", "grad_norm", "elapsed", "flow")
 
 
 def drop_unfinished_row(history, n_rows):
@@ -25,7 +26,10 @@ def monitor(state, hyper):
     """
     history = state.history
     # this run's validation set, if it has one (a resumed history may hold an earlier run's)
-    monitored = history.val_loss[-1] if hyper["validated"] else history.loss[-1]
+    if hyper.get("metric") is not None and history.val_score:
+        monitored = -history.val_score[-1]  # a score: higher is better
+    else:
+        monitored = history.val_loss[-1] if hyper["validated"] else history.loss[-1]
     improved = monitored < state.monitor_best - hyper["tol"]
     if monitored < state.monitor_best:
         state.monitor_best = monitored
@@ -43,7 +47,8 @@ def monitor(state, hyper):
         state.plateau_bad = 0
     if hyper["patience"] is not None and state.monitor_bad >= hyper["patience"]:
         history.stop_reason = "early_stopping"
-        what = "validation loss" if hyper["validated"] else "training loss"
+        what = ("validation score" if hyper.get("metric") is not None else
+                "validation loss" if hyper["validated"] else "training loss")
         history.message = (f"stopped early at epoch {state.epoch}: the {what} did not improve by more "
                            f"than {hyper['tol']:g} for {hyper['patience']} epochs; restored epoch "
                            f"{history.best_epoch + 1}")
@@ -55,3 +60,31 @@ def n_correct(theta, y, w):
     """Correct predictions among the rows of theta (N, C): a count, or the sum of their weights."""
     hit = theta.argmax(axis=1) == y
     return float(np.count_nonzero(hit)) if w is None else float(w[hit].sum())
+
+
+def validation_row(params, validation, metric=None):
+    """(loss, accuracy, score or None) of the network on the validation set (X_val, y_val, w_val).
+
+    The loss is the mean cross-entropy, weighted by w_val when it is given (class weights); the
+    accuracy counts rows; the score is metric's: "accuracy", or metric(params, X_val, y_val, w_val).
+    """
+    X_val, y_val, w_val = validation
+    acts = model.forward(params, X_val)
+    loss, _ = model.cross_entropy(acts, y_val, w_val)
+    accuracy = float(np.mean(acts.theta.argmax(1) == y_val))
+    if metric is None:
+        score = None
+    elif metric == "accuracy":
+        score = accuracy
+    else:
+        score = float(metric(params, X_val, y_val, w_val))
+    return float(loss), accuracy, score
+
+
+def append_validation_row(history, params, validation, metric=None):
+    """Append this epoch's validation loss, accuracy (and score, with a metric) to the history."""
+    loss, accuracy, score = validation_row(params, validation, metric)
+    history.val_loss.append(loss)
+    history.val_accuracy.append(accuracy)
+    if score is not None:
+        history.val_score.append(score)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import model, optim, resources, workspace
+from . import model, optim, resources, threads, workspace
 from .lbfgs import fit_lbfgs
 from .model import Params
 from .monitor import (  # noqa: F401  (the plateau constants: where they were before)
+    append_validation_row,
     PLATEAU_FACTOR,
     PLATEAU_PATIENCE,
     drop_unfinished_row,
@@ -44,6 +45,7 @@ class History:
     accuracy: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     val_accuracy: list = field(default_factory=list)
+    val_score: list = field(default_factory=list)
     lr: list = field(default_factory=list)
     grad_norm: list = field(default_factory=list)
     elapsed: list = field(default_factory=list)
@@ -79,8 +81,8 @@ class TrainState:
 def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer="gd",
         momentum=0.9, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, lr_schedule="constant",
         validation_fraction=None, validation_data=None, patience=None, tol=1e-4, shuffle=True,
-        seed=None, sample_weight=None, record_flow=False, progress=False, callback=None,
-        resume=None, return_state=False):
+        seed=None, sample_weight=None, class_weight=None, validation_metric=None, n_threads=None,
+        record_flow=False, progress=False, callback=None, resume=None, return_state=False):
     """Train the network; returns ``(params, history)`` (and the final state if `return_state`).
 
     Parameters
@@ -128,6 +130,15 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         Seeds shuffling and the validation split; the same seed gives bit-identical runs.
     sample_weight : array (N,) or None
         Per-sample weights of the loss: ``sum_i w_i J_i / sum_i w_i``.
+    class_weight : array (C,) or None
+        A weight per class index, multiplying the sample weights of the training rows; the
+        validation loss (and a validation metric that takes weights) weighs its rows by it too.
+    validation_metric : None, "accuracy" or callable(params, X_val, y_val, w_val) -> float
+        What early stopping (and reduce-on-plateau) watches on the validation set: None, the
+        validation loss; otherwise a score, higher is better, recorded in ``history.val_score``.
+    n_threads : int or None
+        BLAS threads for this call. None: `threads.blas_threads` chooses by the size of the
+        products (one thread for small ones), unless an ``*_NUM_THREADS`` variable is set.
     record_flow : bool
         Record, every epoch, how the gradients of W1 and W2 split between the two paths of each
         skip connection (see `flow.flow_stats`) into ``history.flow``.
@@ -188,6 +199,12 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     X, y, sample_weight, (X_val, y_val), seed = _prepare_data(
         params if resume is None else resume.params, X, y, sample_weight,
         validation_fraction, validation_data, seed if resume is None else resume.seed)
+    w_val = None
+    if class_weight is not None:
+        class_weight = np.asarray(class_weight, dtype=X.dtype)
+        sample_weight = class_weight[y] if sample_weight is None else sample_weight * class_weight[y]
+        w_val = None if X_val is None else class_weight[y_val]
+    validation = None if X_val is None else (X_val, y_val, w_val)
     if resume is None:
         # the caller's arrays, read only: the loop copies them into buffers of its own before a step
         state = TrainState(params=Params(*params), opt_state=optim.init_state(optimizer, params), epoch=0,
@@ -199,19 +216,22 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
             # the monitored loss changes meaning (validation <-> training): its best so far is void
             state.monitor_best, state.monitor_bad, state.plateau_bad = math.inf, 0, 0
             state.best_params = None
-    if optimizer == "lbfgs":
-        state = fit_lbfgs(state, X, y, sample_weight, (X_val, y_val), epochs=epochs, lr=lr,
-                          weight_decay=weight_decay, tol=tol, record_flow=record_flow,
-                          callback=callback, patience=patience)
-    else:
-        hyper = dict(lr=lr, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                     momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
-                     lr_schedule=lr_schedule, patience=patience, tol=tol, shuffle=shuffle,
-                     validated=X_val is not None)
-        # Overflow and invalid operations show as a non-finite loss or gradient, which the loop
-        # reports in the history: numpy's own warnings would only repeat it, with source lines.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress, callback)
+    B = X.shape[0] if batch_size is None or optimizer == "lbfgs" else min(int(batch_size), X.shape[0])
+    D, M = start.W2.shape[1], start.W2.shape[0]
+    with threads.limited(threads.blas_threads(B, D, M, n_threads)):
+        if optimizer == "lbfgs":
+            state = fit_lbfgs(state, X, y, sample_weight, validation, epochs=epochs, lr=lr,
+                              weight_decay=weight_decay, tol=tol, record_flow=record_flow,
+                              callback=callback, patience=patience, metric=validation_metric)
+        else:
+            hyper = dict(lr=lr, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                         momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
+                         lr_schedule=lr_schedule, patience=patience, tol=tol, shuffle=shuffle,
+                         validated=X_val is not None, metric=validation_metric if X_val is not None else None)
+            # Overflow and invalid operations show as a non-finite loss or gradient, which the loop
+            # reports in the history: numpy's own warnings would only repeat it, with source lines.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, callback)
     if any(id(W) in given for W in state.params):
         params_out = Params(*(W.copy() for W in state.params))  # no step was taken: new arrays
     else:
@@ -221,7 +241,7 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     return params_out, state.history
 
 
-def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress, callback):
+def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, callback):
     history = state.history
     N = X.shape[0]
     B = N if hyper["batch_size"] is None else min(int(hyper["batch_size"]), N)
@@ -316,11 +336,8 @@ def _run(state, X, y, sample_weight, X_val, y_val, hyper, record_flow, progress,
             history.accuracy.append(correct / total)
             history.lr.append(lr)
             history.grad_norm.append(norm_sum / n_steps)
-            if X_val is not None:
-                val_acts = model.forward(state.params, X_val)
-                val_loss, _ = model.cross_entropy(val_acts, y_val)
-                history.val_loss.append(float(val_loss))
-                history.val_accuracy.append(float(np.mean(val_acts.theta.argmax(1) == y_val)))
+            if validation is not None:
+                append_validation_row(history, state.params, validation, hyper["metric"])
             if record_flow:
                 from .flow import flow_stats
                 history.flow.append(flow_stats(state.params, X, y, sample_weight))
