@@ -95,7 +95,24 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         weights of the best epoch are kept. None: always run `max_iter` epochs (with
         `early_stopping`, None means 10).
     tol : float, default=1e-4
-        Smallest decrease of the monitored loss that counts as an improvement.
+        Smallest decrease of the monitored loss (or increase of the score) that counts as an improvement.
+    scoring : str, default="loss"
+        What early stopping watches on the validation set: "loss" (the validation cross-entropy),
+        "accuracy", or any scikit-learn scorer name ("balanced_accuracy", "neg_log_loss", "f1_macro",
+        ...); the weights of the best epoch are kept. Used only with `early_stopping`.
+    input_bias : bool, default=False
+        Append a constant feature 1 to every row, after any scaling, so that x carries a 1 and W1..W4
+        act as biases through the skip connections; the network and its gradients stay exactly the
+        seed's, with D + 1 inputs. `n_features_in_` stays D while `params_.W1` is (D + 1) x (D + 1):
+        to call ``residual_mlp.predict(params_, X)`` yourself, pass ``np.c_[X, np.ones(len(X))]``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplying `sample_weight` in the training loss and weighing the
+        validation loss: a dict {label: weight} (others weigh 1), or "balanced": n_samples /
+        (n_classes * count of the class), as LogisticRegression defines it. `partial_fit` takes a
+        dict only (one batch does not give the class frequencies).
+    n_threads : int or None, default=None
+        BLAS threads during training. None: one thread for small products, all cores for large ones
+        (see `residual_mlp.threads`), unless an ``*_NUM_THREADS`` variable says otherwise.
     shuffle : bool, default=True
         Reshuffle the mini-batches every epoch.
     random_state : int, RandomState instance or None, default=None
@@ -169,6 +186,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "scoring": [str],
+        "input_bias": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -178,7 +199,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, n_hidden=128, *, recipe="default", optimizer=None, lr=None, max_iter=None,
                  batch_size="auto", momentum=0.9, betas=(0.9, 0.999), eps=1e-8, weight_decay=None,
                  lr_schedule=None, early_stopping=False, validation_fraction=0.1, patience=None, tol=1e-4,
-                 shuffle=True, random_state=None, warm_start=False, verbose=False):
+                 scoring="loss", input_bias=False, class_weight=None, n_threads=None, shuffle=True,
+                 random_state=None, warm_start=False, verbose=False):
         self.n_hidden = n_hidden
         self.recipe = recipe
         self.optimizer = optimizer
@@ -194,6 +216,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.scoring = scoring
+        self.input_bias = input_bias
+        self.class_weight = class_weight
+        self.n_threads = n_threads
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
@@ -267,7 +293,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             if len(classes) < 2:
                 raise ValueError(f"a classifier needs two or more classes, but y has one class: "
                                  f"{classes.tolist()}")
-        X, index, sample_weight = _drop_zero_weights(X, index, sample_weight)
+        X, index, sample_weight = _drop_zero_weights(self._with_bias(X), index, sample_weight)
         seed = self._seed()
         if resume is not None:
             params = resume.params
@@ -281,7 +307,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         params, history, state = train.fit(
             params, X, index, **self._fit_options(options), epochs=options["max_iter"],
             validation_fraction=validation_fraction, patience=patience, seed=seed,
-            sample_weight=sample_weight, callback=self._callback(callback), resume=resume,
+            sample_weight=sample_weight, class_weight=self._class_weights(classes, index),
+            validation_metric=self._validation_metric(classes) if self.early_stopping else None,
+            callback=self._callback(callback), resume=resume,
             record_flow=record_flow, progress=progress, return_state=True)
 
         if history.stop_reason in train.DIVERGED:  # as MLPClassifier does for non-finite weights
@@ -349,8 +377,13 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         else:
             classes = self.classes_
         index = labels.class_index(classes, y)
-        X, index, sample_weight = _drop_zero_weights(X, index, sample_weight)
+        if isinstance(self.class_weight, str):
+            raise ValueError("class_weight 'balanced' is not supported for partial_fit: one batch does not give the "
+                             "class frequencies; compute them once with sklearn.utils.class_weight."
+                             "compute_class_weight('balanced', classes=classes, y=y) and pass them as a dict")
+        X, index, sample_weight = _drop_zero_weights(self._with_bias(X), index, sample_weight)
         fit_options = dict(self._fit_options(options, partial=True), sample_weight=sample_weight,
+                           class_weight=self._class_weights(classes, index),
                            callback=self._callback(None), return_state=True)
 
         seed = self._seed()
@@ -497,7 +530,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
                              f"got {betas!r}.")
 
     def _fit_options(self, options, partial=False):
-        """The options of train.fit that come straight from the parameters."""
+        """The options of train.fit that come straight from the parameters (class weights aside)."""
         schedule = options["lr_schedule"]
         if partial and schedule == "cosine":
             schedule = "constant"
@@ -505,7 +538,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         return dict(lr=options["lr"], batch_size=batch_size, optimizer=options["optimizer"],
                     momentum=self.momentum, betas=tuple(self.betas), eps=self.eps,
                     weight_decay=options["weight_decay"], lr_schedule=schedule, tol=self.tol,
-                    shuffle=self.shuffle)
+                    shuffle=self.shuffle, n_threads=self.n_threads)
 
     def _seed(self):
         """An int seed for init_params and fit: random_state itself when it is an int."""
@@ -556,7 +589,38 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     def _checked_input(self, X):
         check_is_fitted(self, "params_")
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return np.asarray(X, dtype=self.params_.W1.dtype)
+        return self._with_bias(np.asarray(X, dtype=self.params_.W1.dtype))
+
+    def _with_bias(self, X):
+        """X (N, D), or [X, 1] (N, D + 1) with `input_bias`: the network's input x."""
+        if not self.input_bias:
+            return X
+        return np.concatenate([X, np.ones((X.shape[0], 1), dtype=X.dtype)], axis=1)
+
+    def _class_weights(self, classes, index):
+        """The weight of each class index (C,), or None: from `class_weight` ("balanced" as LogisticRegression)."""
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, str):  # "balanced": n_samples / (n_classes * count)
+            from sklearn.utils.class_weight import compute_class_weight
+            return compute_class_weight("balanced", classes=np.arange(len(classes)), y=index)
+        unknown = [k for k in self.class_weight if k not in set(classes.tolist())]
+        if unknown:
+            raise ValueError(f"class_weight names labels {unknown[:5]} that are not among the classes "
+                             f"{classes.tolist()[:12]}")
+        return np.array([float(self.class_weight.get(c, 1.0)) for c in classes.tolist()])
+
+    def _validation_metric(self, classes):
+        """train.fit's validation_metric for `scoring`: None (the loss), "accuracy", or a scorer on a snapshot."""
+        if self.scoring == "loss":
+            return None
+        if self.scoring == "accuracy":
+            return "accuracy"
+        from sklearn.metrics import get_scorer
+
+        scorer = get_scorer(self.scoring)
+        return lambda params, X_val, y_val, w_val: scorer(_Snapshot(params, classes), X_val, classes[y_val],
+                                                          sample_weight=w_val)
 
     def _forward(self, X):
         X = self._checked_input(X)
@@ -602,3 +666,29 @@ def _n_train_rows(n_rows, validation_fraction):
     if not validation_fraction:
         return n_rows
     return n_rows - math.ceil(validation_fraction * n_rows)
+
+
+class _Snapshot(ClassifierMixin, BaseEstimator):
+    """The network at one epoch, for a scikit-learn scorer during early stopping (inputs as the network sees
+    them: standardized, with the bias column when there is one). Never saved."""
+
+    def __init__(self, params=None, classes=None):
+        self.params = params
+        self.classes = classes
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    @property
+    def classes_(self):
+        return self.classes
+
+    def predict_proba(self, X):
+        return model.predict_proba(self.params, X)
+
+    def predict(self, X):
+        return self.classes[model.predict(self.params, X)]
+
+    def decision_function(self, X):
+        theta = model.forward(self.params, X).theta
+        return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta

@@ -2,7 +2,7 @@
 
 The matrix products of these networks are small for most tabular data: a batch of B rows through
 layers of width D and M costs about B * (D + M) * max(D, M) multiply-adds per product. Below about
-a million of them a second thread gains nothing (starting and joining it costs more than it saves),
+four million of them a second thread gains nothing (starting and joining it costs more than it saves),
 and on a machine whose cores are busy it costs a great deal; above, the products are large enough
 to share. `fit` sets the count once per call (switching costs 6-200 us, more than a small product).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-SMALL_PRODUCT = 1 << 20     # multiply-adds per product below which one thread is used
+SMALL_PRODUCT = 1 << 22     # multiply-adds per step and layer below which one thread is used
 _VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
