@@ -13,7 +13,7 @@
     date         dates and times: numeric parts (year, month, day, day of week, and hour and minute
                  where any value has a time of day), then treated as numeric
     dropped      identifier-like columns (an unnamed first column, `rownames`, `__index_level_0__`,
-                 an integer column counting the rows 0, 1, 2, ... or 1, 2, 3, ..., a text column with
+                 an integer column that rises down the rows (row numbers), a text column with
                  a distinct value on every row), columns with no value at all, and those the user
                  left out (`features`, `drop`)
 
@@ -253,11 +253,11 @@ def infer_role(column, name, position, options):
 
 
 def _counts_rows(column):
-    """Whether an integer column is 0, 1, 2, ... or 1, 2, 3, ... down the rows (an exported row number)."""
+    """Whether an integer column rises down the rows, every value above the one before: an exported row
+    number (0, 1, 2, ... or 1, 2, 3, ..., with gaps where rows were held out or left out)."""
     if column.isna().any() or len(column) < 3:
         return False
-    values = column.to_numpy()
-    return bool(values[0] in (0, 1) and np.all(np.diff(values) == 1))
+    return bool(np.all(np.diff(column.to_numpy()) > 0))
 
 
 def _category_text(value):
