@@ -41,8 +41,9 @@ def as_classes(classes, y):
 
 
 def _texts_to_numbers(classes, y):
-    out = np.empty(y.shape, dtype=object)
-    for text in np.unique(y.astype(str)).tolist():
+    texts, inverse = np.unique(y.astype(str), return_inverse=True)
+    values = np.empty(len(texts), dtype=object)
+    for k, text in enumerate(texts.tolist()):
         try:
             value = int(text)
         except ValueError:
@@ -52,8 +53,8 @@ def _texts_to_numbers(classes, y):
                 raise ValueError(f"label {text!r} is not a number, but the classes are {_first(classes)}") from None
             if classes.dtype.kind in "iub" and value.is_integer():
                 value = int(value)
-        out[y.astype(str) == text] = value
-    return out
+        values[k] = value
+    return values[inverse.reshape(y.shape)]
 
 
 def _is_text(classes):
