@@ -1,18 +1,19 @@
 """cli.main's last lines of defence: whatever goes wrong ends in one `error:` line, never a traceback."""
 import pytest
 
-from residual_mlp import cli
-from residual_mlp.commands import train as train_command
+from residual_mlp import cli, model
 
 
-def test_out_of_memory_is_one_line(monkeypatch, capsys):
+def test_out_of_memory_is_one_line(monkeypatch, capsys, tmp_path):
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 47.7 GiB for an array with shape (100000000, 64)")
 
-    monkeypatch.setattr(train_command, "init_params", too_big)
-    assert cli.main(["train", "--dataset", "iris", "--quiet", "--epochs", "1"]) == 2
+    monkeypatch.setattr(model, "init_params", too_big)   # what the estimator's fit calls first
+    out = tmp_path / "m.skops"
+    assert cli.main(["train", "--dataset", "iris", "--quiet", "--epochs", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: out of memory: Unable to allocate 47.7 GiB")
+    assert not out.exists()
 
 
 def test_an_unknown_command_is_one_line(capsys):

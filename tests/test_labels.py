@@ -44,3 +44,17 @@ def test_continuous_targets_are_recognised():
     assert looks_continuous(np.linspace(0, 1, 50).astype(str), 50)
     assert not looks_continuous(np.arange(10).astype(str), 1797)
     assert not looks_continuous(np.array(["a", "b"]), 10)
+
+
+def test_label_texts_map_to_numeric_classes_exactly():
+    """A CSV's label texts against a model with numeric classes (trained on NPZ or Parquet): the number each
+    reads as, integers compared exactly."""
+    classes = np.array([0, 10, 10**17 + 1])
+    texts = np.array(["10", "10.0", "100000000000000001", "0"], dtype=object)
+    assert as_classes(classes, texts).tolist() == [10, 10, 10**17 + 1, 0]
+    assert class_index(classes, texts).tolist() == [1, 1, 2, 0]
+    with pytest.raises(ValueError, match="not among the classes"):
+        class_index(classes, np.array(["100000000000000000"], dtype=object))   # one float64 apart from 10**17+1
+    with pytest.raises(ValueError, match="label 'ten' is not a number"):
+        class_index(classes, np.array(["ten"]))
+    assert class_index(np.array([0.5, 1.5]), np.array(["1.5", "0.5"])).tolist() == [1, 0]

@@ -81,7 +81,9 @@ class TableEncoder(TransformerMixin, BaseEstimator):
     ------
     InputError (a ValueError)
         A column named in `features`, `drop` or `categorical` that the table lacks (with the closest
-        names), or a table left with no feature column; in `transform`, a missing column.
+        names), a table left with no feature column, a numeric column with an infinite value or
+        (in `transform`) a text cell, or values too large to standardize in float64 (a mean or
+        spread beyond its range); in `transform`, a missing column.
     """
 
     def __init__(self, features=None, drop=None, categorical=None, max_categories=30, dtype="float64",
@@ -131,7 +133,11 @@ class TableEncoder(TransformerMixin, BaseEstimator):
                 ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", sparse_output=False,
                                          max_categories=self.max_categories))]), by_role["categorical"]))
         self.transformer_ = ColumnTransformer(parts, remainder="drop", sparse_threshold=0)
-        self.transformer_.fit(prepared)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing scaling is refused below
+            self.transformer_.fit(prepared)
+        if self.standardize and by_role["numeric"]:
+            _check_scaling(self.transformer_.named_transformers_["numeric"].named_steps["scale"],
+                           prepared, by_role["numeric"])
         return self
 
     def transform(self, X):
@@ -179,7 +185,7 @@ class TableEncoder(TransformerMixin, BaseEstimator):
             elif role == "categorical":
                 out[name] = column.astype(object).map(_category_text)
             else:
-                out[name] = pd.to_numeric(column, errors="coerce").astype(np.float64)
+                out[name] = _numbers(column, name)
         return pd.DataFrame(out, index=frame.index)
 
     def __sklearn_tags__(self):
@@ -250,6 +256,31 @@ def infer_role(column, name, position, options):
     if distinct > options.max_categories:
         note += f" (the {options.max_categories - 1} most frequent; the rest share one column)"
     return "categorical", note
+
+
+def _numbers(column, name):
+    """A numeric column as float64; InputError naming the column and row of a cell that is not a number
+    (text where training saw numbers) or is infinite. Missing cells stay NaN (imputed later)."""
+    values = pd.to_numeric(column, errors="coerce").astype(np.float64)
+    bad = (values.isna() & column.notna()) | np.isinf(values)
+    if bad.any():
+        position = int(np.argmax(bad.to_numpy()))
+        label, cell = column.index[position], column.iloc[position]
+        row = f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
+        what = f"an infinite value ({cell})" if np.isinf(values.iloc[position]) else \
+            f"{str(cell)!r} is not a number (the column holds numbers in training)"
+        raise InputError(f"column {name!r}, {row}: {what}")
+    return values
+
+
+def _check_scaling(scaler, prepared, names):
+    """InputError naming the first column whose mean or spread overflows float64 in StandardScaler."""
+    bad = ~(np.isfinite(scaler.mean_) & np.isfinite(scaler.scale_))[:len(names)]
+    if bad.any():
+        name = names[int(np.argmax(bad))]
+        values = prepared[name]
+        raise InputError(f"column {name!r}: the values (from {values.min():.3g} to {values.max():.3g}) are too "
+                         f"large to standardize in float64; rescale the column")
 
 
 def _counts_rows(column):

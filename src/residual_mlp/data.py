@@ -732,30 +732,41 @@ def _iter_csv(path, sep, na_values, block_rows):
     seen = {}
 
     def on_schema(schema):
-        seen.update(schema=schema, nulls=set())
+        seen.update(schema=schema, nulls=set(), rows=0)
 
     def on_batch(batch):
         seen["nulls"].update(name for name, column in zip(batch.schema.names, batch.columns) if column.null_count)
+        seen["rows"] += batch.num_rows
 
     source.scan({}, None, on_schema, on_batch)
     schema, nullable = seen["schema"], seen["nulls"]
-    # Second pass with those types; record batches are regrouped into blocks of block_rows rows.
+    if seen["rows"] == 0:
+        raise InputError(f"{path}: has a header row but no data rows")
+    # Second pass with those types; record batches are regrouped into blocks of block_rows rows,
+    # each indexed by its rows' positions in the file (0 for the first data row), as for NPZ and Parquet.
     batches = source.batches({field.name: field.type for field in schema})
     next(batches)
-    pending, rows = [], 0
+    pending, rows, start = [], 0, 0
+
+    def block(table):
+        frame = _to_pandas(table, nullable)
+        frame.index = range(start, start + len(frame))
+        return frame
+
     try:
         for batch in batches:
             pending.append(batch)
             rows += batch.num_rows
             while rows >= block_rows:
                 table = pa.Table.from_batches(pending, schema=schema)
-                yield _to_pandas(table.slice(0, block_rows), nullable)
+                yield block(table.slice(0, block_rows))
+                start += block_rows
                 rest = table.slice(block_rows)
                 pending, rows = rest.to_batches(), rest.num_rows
     except _Widen:
         raise InputError(f"{path}: the file changed while it was read") from None
     if rows:
-        yield _to_pandas(pa.Table.from_batches(pending, schema=schema), nullable)
+        yield block(pa.Table.from_batches(pending, schema=schema))
 
 
 class _Widen(Exception):
@@ -971,6 +982,8 @@ def _iter_parquet(path, block_rows):
     file = _parquet_file(path)
     with file:
         meta = file.metadata
+        if meta.num_rows == 0:
+            raise InputError(f"{path}: has no rows")
         nullable = set()
         for j, name in enumerate(file.schema_arrow.names):
             for g in range(meta.num_row_groups):

@@ -5,6 +5,9 @@ a CSV file are texts, kept exactly as written: "01234", "1234", "5" and "5.0" ar
 the classes are texts and the labels given later are numbers (a user's `partial_fit(X, [1.5, 2.5])`
 on a model trained from a CSV file), a number stands for the one class whose text reads as that
 number, ``float(text) == number``; a number that matches no class, or several, is an error.
+The other way round (numeric classes, from an NPZ or Parquet file, and labels read as text from a
+CSV file), a text stands for the number it reads as, exactly for integers: "10" and "10.0" are the
+class 10, and "100000000000000001" is not 100000000000000000.
 """
 from __future__ import annotations
 
@@ -31,7 +34,27 @@ def as_classes(classes, y):
         return np.array([v if isinstance(v, str) else _number_text(classes, v) for v in y.tolist()], dtype=object)
     if _is_text(classes):
         return y.astype(object)
+    if classes.dtype.kind in "iufb" and (y.dtype.kind in "US" or (y.dtype.kind == "O" and y.size and
+                                                                  isinstance(y.flat[0], str))):
+        return _texts_to_numbers(classes, y)
     return y
+
+
+def _texts_to_numbers(classes, y):
+    texts, inverse = np.unique(y.astype(str), return_inverse=True)
+    values = np.empty(len(texts), dtype=object)
+    for k, text in enumerate(texts.tolist()):
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(f"label {text!r} is not a number, but the classes are {_first(classes)}") from None
+            if classes.dtype.kind in "iub" and value.is_integer():
+                value = int(value)
+        values[k] = value
+    return values[inverse.reshape(y.shape)]
 
 
 def _is_text(classes):

@@ -39,16 +39,22 @@ def run(args):
     loaded = read_model_file(args.model)
     pipe, record = loaded.model, loaded.record
     est = classifier_of(pipe)
-    target = args.target if args.target is not None else trained_target(record)
+    target = args.target
+    if target is None and data.table_format(args.data) != "npz":  # an NPZ file's labels are its array y
+        target = trained_target(record)
     table = data.read_table(args.data, target=target, sep=args.sep, na_values=args.na_values)
     if table.n_dropped_labels:
-        print(f"note      left out {table.n_dropped_labels} rows whose label ({table.target!r}) is missing")
+        rows = "row" if table.n_dropped_labels == 1 else "rows"
+        print(f"note      left out {table.n_dropped_labels} {rows} whose label ({table.target!r}) is missing")
     C = len(est.classes_)
     try:
         y = labels.class_index(est.classes_, table.labels)
     except ValueError as e:
         raise InputError(f"{args.data}, column {table.target!r}: {e}") from None
-    loss_sum, confusion = tally(pipe, model_input(pipe, table.features), y)
+    try:
+        loss_sum, confusion = tally(pipe, model_input(pipe, table.features), y)
+    except InputError as e:  # a column of the model missing from the table, say
+        raise InputError(f"{args.data}: {e}") from None
     N = int(confusion.sum())
     names = [str(c) for c in est.classes_]
     print(f"model     {args.model}: D={est.n_features_in_} features, M={est.params_.W2.shape[0]} hidden, "

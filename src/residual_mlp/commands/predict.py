@@ -70,5 +70,8 @@ def _output(outputs, path):
         yield sys.stdout
         sys.stdout.flush()
         return
-    with outputs.staging("--out") as stage, open(stage.path("--out"), "w", encoding="utf-8", newline="") as f:
-        yield f
+    try:
+        with outputs.staging("--out") as stage, open(stage.path("--out"), "w", encoding="utf-8", newline="") as f:
+            yield f
+    except OSError as e:  # staging or committing the file (the rows' own write errors are caught in `run`)
+        raise InputError(f"cannot write the predictions to {path}: {e.strerror or e}") from None

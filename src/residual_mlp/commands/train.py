@@ -112,6 +112,9 @@ def classifier_params(args):
 def run(args):
     from ..pipeline import make_pipeline
 
+    for option, path in (("--data", args.data), ("--test", args.test)):
+        if path is not None:
+            options.check_input(option, path)
     outputs = options.planned_outputs(args, [("--out", args.out), ("--plot", args.plot),
                                              ("--plot-flow", args.plot_flow), ("--checkpoint", args.checkpoint)],
                                       inputs=[("--data", args.data), ("--test", args.test)])
@@ -138,7 +141,7 @@ def run(args):
         kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
         raise Diverged(f"{str(e).removeprefix('ResidualMLPClassifier: ')}{kept}") from None
     except ValueError as e:  # the estimator's own checks of the options and of the table
-        raise InputError(str(e).splitlines()[0]) from None
+        raise InputError(f"{args.data or args.dataset}: {str(e).splitlines()[0]}") from None
     elapsed = time.perf_counter() - started
     history = est.history_
     _check_outcome(history, args)
@@ -203,7 +206,10 @@ def loss_and_accuracy(pipe, frame, y_text, place=None):
         index = labels.class_index(est.classes_, y_text)
     except ValueError as e:
         raise InputError(f"{place or 'the test rows'}: {e}") from None
-    log_proba = pipe.predict_log_proba(frame)
+    try:
+        log_proba = pipe.predict_log_proba(frame)
+    except InputError as e:  # a column of the model missing from the --test file, say
+        raise InputError(f"{place or 'the test rows'}: {e}") from None
     rows = np.arange(len(index))
     loss = float(-log_proba[rows, index].mean())
     accuracy = float(np.mean(log_proba.argmax(axis=1) == index))
@@ -220,7 +226,8 @@ def _read(args):
         return data.load_dataset(args.dataset), None
     table = data.read_table(args.data, target=args.target, sep=args.sep, na_values=args.na_values)
     if table.n_dropped_labels:
-        print(f"note      left out {table.n_dropped_labels} rows of {args.data} whose label "
+        rows = "row" if table.n_dropped_labels == 1 else "rows"
+        print(f"note      left out {table.n_dropped_labels} {rows} of {args.data} whose label "
               f"({table.target!r}) is missing", file=sys.stderr)
     test = None
     if args.test is not None:
