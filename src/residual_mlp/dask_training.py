@@ -173,7 +173,8 @@ def from_frame(frame, target, *, features=None, sample_weight=None, dtype=np.flo
     """(X, y, w) dask arrays from one dask DataFrame, partitioned alike (one chunk per partition).
 
     X (N, D) holds `features` (default: every column but `target` and `sample_weight`) in `dtype`,
-    y (N,) the `target` column as it is, w (N,) the `sample_weight` column (or None). Chunk sizes
+    y (N,) the `target` column as it is (a text or other pandas extension dtype as objects), w (N,)
+    the `sample_weight` column (or None). Chunk sizes
     stay unknown and the file is read once per computation. Selecting X and y separately from a
     Parquet-backed frame does not do this: dask may merge the partitions of a narrow column.
     """
@@ -195,7 +196,9 @@ def from_frame(frame, target, *, features=None, sample_weight=None, dtype=np.flo
         return da.concatenate(blocks, axis=0, allow_unknown_chunksizes=True)
 
     X = pieces(_frame_features(features, dtype), (math.nan, D), dtype)
-    y = pieces(_frame_column(target, None), (math.nan,), frame[target].dtype)
+    label_dtype = frame[target].dtype
+    text = not isinstance(label_dtype, np.dtype)  # pandas' str and other extension dtypes: as objects
+    y = pieces(_frame_column(target, object if text else None), (math.nan,), object if text else label_dtype)
     w = None if sample_weight is None else pieces(_frame_column(sample_weight, dtype), (math.nan,), dtype)
     return X, y, w
 
@@ -351,7 +354,8 @@ def fit_dask(params: Params, X, y, *, lr=0.1, epochs=100, optimizer="gd", moment
     seed : int or None
         Recorded in the state (full-batch training draws no random numbers).
     callback : callable(TrainState) or None
-        Called after every finished epoch (checkpoints: `checkpoint.save_state`).
+        Called after every finished epoch (checkpoints: `checkpoint.save_state`); returning True
+        ends training there (stop_reason "stopped"), as in `train.fit`.
     resume : TrainState or None
         Continue a run (then `params` is ignored).
     client : distributed.Client or None
@@ -591,8 +595,9 @@ def _run_lbfgs(state, reducer, val_reducer, hyper, callback):
         state.epoch += 1
         state.opt_state["step"] = state.opt_state.get("step", 0) + 1
         stop = _monitor(state, monitor)
-        if callback is not None:
-            callback(state)
+        if callback is not None and callback(state) is True and not stop:
+            _finish(history, "stopped", f"stopped at epoch {state.epoch}, as the callback asked")
+            stop = True
         if stop:
             raise _EarlyStop
 
@@ -656,6 +661,19 @@ def predict_dask(params: Params, X):
     """Class indices as a lazy dask array (N,) of int: the argmax of the logits theta."""
     X = _as_dask_rows(X, "X", 2)
     return X.map_blocks(_predict_block, params, chunks=(X.chunks[0],), drop_axis=1, dtype=np.intp)
+
+
+def forward_dask(params: Params, X, field="theta"):
+    """One field of `model.forward` ("theta", "y_hat" or "log_y_hat") as a lazy dask array (N, C)."""
+    if field not in ("theta", "y_hat", "log_y_hat"):
+        raise ValueError(f"field must be 'theta', 'y_hat' or 'log_y_hat', got {field!r}")
+    X = _as_dask_rows(X, "X", 2)
+    C = params.W4.shape[0]
+    return X.map_blocks(_forward_block, params, field, chunks=(X.chunks[0], (C,)), dtype=params.W1.dtype)
+
+
+def _forward_block(x, params, field):
+    return getattr(model.forward(params, x), field)
 
 
 def _proba_block(x, params):
@@ -722,18 +740,26 @@ class Prepass:
         chunk draws its rows with default_rng([seed, chunk index]). The same data, chunking and
         seed give the same split; a different chunking gives a different (equally valid) one.
         """
-        if not 0 < fraction < 1:
-            raise InputError(f"validation fraction must lie in (0, 1), got {fraction!r}")
         counts = self.chunk_class_counts                          # (B, C)
-        per_class = _largest_remainder(fraction * self.class_counts,
-                                       math.ceil(fraction * self.n_samples))   # (C,)
-        per_class = np.minimum(per_class, np.maximum(self.class_counts - 1, 0))
+        per_class = self._validation_counts(fraction)             # (C,)
         share = np.zeros_like(counts)
         for c in range(counts.shape[1]):
             if self.class_counts[c]:
                 share[:, c] = _largest_remainder(counts[:, c] * (per_class[c] / self.class_counts[c]),
                                                  int(per_class[c]))
         return self.y.map_blocks(_mask_block, share, int(seed), dtype=bool)
+
+    def _validation_counts(self, fraction):
+        """Rows per class (C,) of `validation_mask(fraction, ...)`."""
+        if not 0 < fraction < 1:
+            raise InputError(f"validation fraction must lie in (0, 1), got {fraction!r}")
+        per_class = _largest_remainder(fraction * self.class_counts,
+                                       math.ceil(fraction * self.n_samples))   # (C,)
+        return np.minimum(per_class, np.maximum(self.class_counts - 1, 0))
+
+    def validation_size(self, fraction):
+        """The number of rows `validation_mask(fraction, seed)` marks (known without a pass)."""
+        return int(self._validation_counts(fraction).sum())
 
 
 def _largest_remainder(quotas, total):

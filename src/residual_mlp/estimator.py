@@ -279,7 +279,19 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         residual_mlp.errors.Diverged
             Training diverged: the loss became non-finite or rose above 10 times the first epoch's
             (see `residual_mlp.fit`); the estimator keeps the state it had before this call.
+
+        Notes
+        -----
+        Dask input (a dask array, or a dask DataFrame with y a dask Series partitioned like it) trains
+        full batch with `residual_mlp.dask_training.fit_dask`, without gathering the data: classes,
+        row count and the finiteness check come from one pre-pass (`dask_training.prepass`), early
+        stopping holds out a seeded, stratified mask of rows (`Prepass.validation_mask`), and every
+        epoch is one tree reduction of the exact per-chunk gradient sums. A mini-batch setting
+        (`batch_size`, also the "default" recipe's 64) is ignored with a warning naming it; use
+        ``recipe="seed"`` or ``optimizer="lbfgs"``. `record_flow` and `progress` are not available.
         """
+        if _is_dask(X):
+            return self._fit_dask(X, y, sample_weight, callback=callback, resume=resume, record_flow=record_flow)
         self._check_betas()
         options = self.training_options()
         warm = self.warm_start and hasattr(self, "params_")
@@ -429,7 +441,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (N, C), or (N,) with two classes
             The logits theta (N, C); with two classes, scikit-learn's convention: the log-odds
             ``theta[:, 1] - theta[:, 0]`` of ``classes_[1]``, positive where it is predicted.
+            A lazy dask array for dask input.
         """
+        if _is_dask(X):
+            return self._predict_dask(X, "decision_function")
         theta = self._forward(X).theta  # (N, C)
         if theta.shape[1] == 2:
             return theta[:, 1] - theta[:, 0]
@@ -446,7 +461,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (N,)
             Of the type of `classes_` (see Notes of the class for labels read from a CSV file).
+            A lazy dask array for dask input.
         """
+        if _is_dask(X):
+            return self._predict_dask(X, "predict")
         X = self._checked_input(X)
         return self.classes_[model.predict(self.params_, X)]
 
@@ -460,8 +478,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (N, C)
-            Column k is the probability of ``classes_[k]``.
+            Column k is the probability of ``classes_[k]``. A lazy dask array for dask input.
         """
+        if _is_dask(X):
+            return self._predict_dask(X, "predict_proba")
         X = self._checked_input(X)
         return model.predict_proba(self.params_, X)
 
@@ -475,7 +495,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (N, C)
+            A lazy dask array for dask input.
         """
+        if _is_dask(X):
+            return self._predict_dask(X, "predict_log_proba")
         return self._forward(X).log_y_hat
 
     def score(self, X, y, sample_weight=None):
@@ -626,6 +649,115 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         X = self._checked_input(X)
         return model.forward(self.params_, X)
 
+    # ------------------------------------------------------------- Dask input
+
+    def _fit_dask(self, X, y, sample_weight, *, callback, resume, record_flow):
+        """`fit` on Dask collections: full batch, by `dask_training.fit_dask` (see fit's Notes)."""
+        from . import dask_training
+
+        self._check_betas()
+        options = self.training_options()
+        if record_flow:
+            raise ValueError("record_flow is not available on Dask input")
+        if options["batch_size"] is not None and options["optimizer"] != "lbfgs":
+            warnings.warn(f"ResidualMLPClassifier: batch_size={options['batch_size']} is ignored on Dask input: "
+                          f"training is full batch (set batch_size=None, or recipe='seed')", UserWarning,
+                          stacklevel=4)
+        warm = self.warm_start and hasattr(self, "params_")
+        names = getattr(X, "columns", None)
+        if hasattr(y, "to_dask_array") and not isinstance(getattr(y, "dtype", None), np.dtype):
+            y = y.astype(object)  # a text (or other extension) dtype: its values as Python objects
+        X = dask_training._as_dask_rows(X, "X", 2)
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+        if X.dtype.kind not in "fiub":
+            raise ValueError(f"X has dtype {X.dtype}: ResidualMLPClassifier takes numbers (see "
+                             f"residual_mlp.dask_pipeline for tables on Dask)")
+        X = X.astype(dtype)
+        D = X.shape[1]
+        if warm and D != self.n_features_in_:
+            raise ValueError(f"X has {D} features, but ResidualMLPClassifier is expecting "
+                             f"{self.n_features_in_} features as input")
+        pre = dask_training.prepass(X, y, sample_weight, classes=self.classes_ if warm else None)
+        if pre.n_missing.any():
+            raise ValueError(f"Input X contains NaN ({int(pre.n_missing.sum())} values); impute them first")
+        if not (np.isfinite(pre.mean_).all() and np.isfinite(pre.var_).all()):
+            raise ValueError("Input X contains infinity or a value too large for float64")
+        seed = self._seed()
+        if resume is not None:
+            params = resume.params
+        elif warm:
+            params = self.params_
+        else:
+            params = model.init_params(D, self.n_hidden, len(pre.classes), seed=seed, dtype=dtype)
+        index, weights, validation, n_train = pre.y, sample_weight, None, pre.n_samples
+        if self.early_stopping:
+            held_out = pre.validation_mask(self.validation_fraction, seed)
+            validation = (dask_training.select_rows(X, held_out), dask_training.select_rows(index, held_out))
+            X, index = dask_training.select_rows(X, ~held_out), dask_training.select_rows(index, ~held_out)
+            if weights is not None:
+                weights = dask_training.select_rows(dask_training._aligned(weights, X, "sample_weight"),
+                                                    ~held_out)
+            n_train -= pre.validation_size(self.validation_fraction)
+        patience = self.patience if self.patience is not None or not self.early_stopping else 10
+        fit_options = self._fit_options(options)
+        del fit_options["batch_size"], fit_options["shuffle"]
+
+        params, history, state = dask_training.fit_dask(
+            params, X, index, **fit_options, epochs=options["max_iter"], sample_weight=weights,
+            validation=validation, patience=patience, seed=seed, callback=self._callback(callback),
+            resume=resume)
+
+        if history.stop_reason in train.DIVERGED:  # as the in-memory fit
+            raise Diverged(f"ResidualMLPClassifier: {history.message}")
+        if not warm:
+            self.classes_ = pre.classes
+            self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
+            self.validation_scores_ = self.validation_loss_curve_ = None
+            self.n_features_in_ = D
+            if names is not None and all(isinstance(c, str) for c in names):
+                self.feature_names_in_ = np.asarray(list(names), dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        self._record(params, history, state, n_train)
+        if self.early_stopping:
+            self.validation_scores_ = (self.validation_scores_ or []) + list(history.val_accuracy)
+            self.validation_loss_curve_ = (self.validation_loss_curve_ or []) + list(history.val_loss)
+            kept = history.best_epoch if history.stop_reason == "early_stopping" else len(history.val_loss) - 1
+            self.best_validation_score_ = float(history.val_accuracy[kept]) if history.val_accuracy else None
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+        self.history_ = history
+        self._warn(history, options, patience)
+        return self
+
+    def _predict_dask(self, X, what):
+        """predict / predict_proba / predict_log_proba / decision_function of Dask input, lazily."""
+        from . import dask_training
+
+        check_is_fitted(self, "params_")
+        names = getattr(self, "feature_names_in_", None)
+        if hasattr(X, "columns") and names is not None and list(X.columns) != list(names):
+            missing = [n for n in names if n not in set(X.columns)]
+            if missing:
+                raise ValueError(f"X lacks the feature column(s) {missing[:5]} seen in fit")
+            X = X[list(names)]
+        X = dask_training._as_dask_rows(X, "X", 2)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but ResidualMLPClassifier is expecting "
+                             f"{self.n_features_in_} features as input")
+        X = X.astype(self.params_.W1.dtype)
+        if what == "predict":
+            index = dask_training.predict_dask(self.params_, X)
+            return index.map_blocks(_classes_at, self.classes_, dtype=self.classes_.dtype)
+        if what == "predict_proba":
+            return dask_training.predict_proba_dask(self.params_, X)
+        if what == "predict_log_proba":
+            return dask_training.forward_dask(self.params_, X, "log_y_hat")
+        theta = dask_training.forward_dask(self.params_, X, "theta")  # (N, C)
+        return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
+
     def __getstate__(self):
         # The weights as a plain tuple of arrays, so that a model file holds no class of this package
         # but the estimator itself; the optimizer state is kept for pickling, dropped by save_model.
@@ -638,6 +770,16 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(state.get("params_"), (tuple, list)):
             state["params_"] = model.Params(*state["params_"])
         super().__setstate__(state)
+
+
+def _is_dask(X):
+    """Whether X is a Dask collection; never imports dask (without it loaded, X cannot be one)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
+
+
+def _classes_at(index, classes):
+    return classes[index]
 
 
 def _drop_zero_weights(X, index, sample_weight):
