@@ -26,6 +26,7 @@ def add_arguments(parser):
                         help="the rows to predict: CSV, Parquet or NPZ (array X); columns are matched to the "
                         "model's by name, and others (a label column, say) are ignored")
     options.add_table_options(parser)
+    options.add_dask_options(parser)
     parser.add_argument("--out", metavar="FILE", help="write the CSV here (default: standard output)")
     parser.add_argument("--proba", action="store_true", help="add a column per class with its probability")
 
@@ -35,6 +36,9 @@ def run(args):
 
     options.check_input("--model", args.model)
     options.check_input("--data", args.data)
+    if options.uses_dask(args):  # partition by partition on Dask: commands/dask_predict.py
+        from .dask_predict import run as run_on_dask
+        return run_on_dask(args)
     outputs = options.planned_outputs(args, [("--out", args.out)],
                                       inputs=[("--data", args.data), ("--model", args.model)])
     pipe = read_model_file(args.model).model
@@ -46,8 +50,8 @@ def run(args):
             for block in data.iter_table(args.data, sep=args.sep, na_values=args.na_values):
                 try:
                     proba = pipe.predict_proba(model_input(pipe, block))  # (n, C)
-                except InputError as e:
-                    raise InputError(f"{args.data}: {e}") from None
+                except ValueError as e:  # InputError, or scikit-learn's check of the columns
+                    raise InputError(f"{args.data}: {str(e).splitlines()[0]}") from None
                 table = pd.DataFrame({"prediction": classes[proba.argmax(axis=1)]})
                 if args.proba:
                     table = pd.concat([table, pd.DataFrame(proba, columns=header[1:])], axis=1)

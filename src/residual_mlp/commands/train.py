@@ -38,6 +38,7 @@ def add_arguments(parser):
     source.add_argument("--test-size", type=options.fraction, default=0.2, metavar="F",
                         help="fraction held out (stratified) for testing when --test is not given (default: 0.2)")
     options.add_table_options(source)
+    options.add_dask_options(source)
     source.add_argument("--features", type=options.names, metavar="A,B,...",
                         help="use only these columns as features (default: all but identifier-like ones)")
     source.add_argument("--drop", type=options.names, metavar="A,B,...", help="leave these columns out (default: none)")
@@ -115,6 +116,10 @@ def run(args):
     for option, path in (("--data", args.data), ("--test", args.test)):
         if path is not None:
             options.check_input(option, path)
+    if options.uses_dask(args):  # full-batch training on Dask: commands/dask_train.py
+        from .dask_train import run as run_on_dask
+        return run_on_dask(args)
+
     outputs = options.planned_outputs(args, [("--out", args.out), ("--plot", args.plot),
                                              ("--plot-flow", args.plot_flow), ("--checkpoint", args.checkpoint)],
                                       inputs=[("--data", args.data), ("--test", args.test)])

@@ -1,0 +1,67 @@
+"""`residual-mlp predict --dask` (or --scheduler ADDRESS, or a --data folder / pattern): predictions on Dask.
+
+The same output as the in-memory `predict` (one CSV line per input row, in input order; with --proba a
+probability column per class), computed partition by partition on the cluster by the model's own
+`predict_proba` and written as the partitions come back, in order, at most `WINDOW_PER_WORKER` per
+worker in flight: the client holds a few partitions' predictions, never the data. Any model file
+works (a `make_pipeline` one or a `dask_pipeline` one).
+"""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+
+from ..errors import InputError
+from ..saving import classifier_of, read_model_file
+from . import options
+from .dask_train import cluster
+from .predict import _output
+
+WINDOW_PER_WORKER = 2
+
+
+def run(args):
+    import dask
+    import pandas as pd
+
+    from ..dask_pipeline import _proba_part, read_frame
+
+    outputs = options.planned_outputs(args, [("--out", args.out)],
+                                      inputs=[("--data", args.data), ("--model", args.model)])
+    pipe = read_model_file(args.model).model
+    classes = classifier_of(pipe).classes_
+    header = ["prediction"] + ([f"proba_{c}" for c in classes] if args.proba else [])
+    frame = read_frame(args.data, sep=args.sep, na_values=args.na_values)
+    with cluster(args) as client, _output(outputs, args.out) as out:
+        workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        model = client.scatter(pipe, broadcast=True)   # the model goes to each worker once
+        parts = [dask.delayed(_proba_part, pure=True)(model, part) for part in frame.to_delayed()]
+        try:
+            first = True
+            for proba in _in_order(client, parts, WINDOW_PER_WORKER * workers):
+                table = pd.DataFrame({"prediction": classes[proba.argmax(axis=1)]})
+                if args.proba:
+                    table = pd.concat([table, pd.DataFrame(proba, columns=header[1:])], axis=1)
+                table.to_csv(out, header=first, index=False, lineterminator="\n")
+                first = False
+        except ValueError as e:  # the model's check of the columns, raised on a worker
+            raise InputError(f"{args.data}: {str(e).splitlines()[0]}") from None
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except OSError as e:
+            raise InputError(f"cannot write the predictions to {args.out or 'standard output'}: "
+                             f"{e.strerror or e}") from None
+    return 0
+
+
+def _in_order(client, parts, window):
+    """The computed `parts`, in order, with at most `window` of them in flight."""
+    pending = collections.deque()
+    for part in parts:
+        pending.append(client.compute(part))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
