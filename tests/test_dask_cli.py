@@ -245,3 +245,26 @@ def test_cli_a_categorical_column_on_dask_is_a_one_line_error(client, tmp_path, 
     assert status == 2
     assert err.startswith("error: column 'colour' holds text values") and err.count("\n") == 1
     assert not (tmp_path / "m.skops").exists()
+
+
+def test_the_readme_cluster_example_runs(client, tmp_path):
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## On a cluster (Dask)", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```py\n(.*?)```", section, flags=re.S)
+    table = write_table(tmp_path / "folder")
+    table = table.rename(columns={"kind": "label"})
+    for k, rows in enumerate(np.array_split(np.arange(N), 4)):
+        table.iloc[rows].to_parquet(tmp_path / "folder" / f"part{k}.parquet", index=False)
+    code = (code.replace("tcp://HOST:8786", client.scheduler.address)
+                .replace("folder/*.parquet", str(tmp_path / "folder" / "*.parquet"))
+                .replace('"model.skops"', repr(str(tmp_path / "model.skops")))
+                .replace('optimizer="lbfgs"', 'optimizer="lbfgs", max_iter=8'))   # the same call, shorter
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    namespace["client"].close()
+    model = rm.load_model(tmp_path / "model.skops")
+    assert model[-1].training_options()["optimizer"] == "lbfgs"
+    assert np.mean(model.predict(table) == table["label"].to_numpy()) > 0.8

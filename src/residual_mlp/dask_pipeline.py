@@ -61,11 +61,14 @@ def read_frame(path, *, sep=None, na_values=None, target=None):
                 raise InputError(f"{path}: no file matches")
         elif not os.path.exists(path):
             raise InputError(f"{path}: no such file or folder")
+    if os.path.isdir(path) and not any(name.lower().endswith(PARQUET_SUFFIXES) for name in os.listdir(path)):
+        raise InputError(f"{path}: is a directory with no Parquet file (*.parquet) in it")
     if os.path.isdir(path) or path.lower().endswith(PARQUET_SUFFIXES):
         try:
             return dd.read_parquet(path)
         except (OSError, ValueError) as e:
-            raise InputError(f"{path}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
+            reason = e.__cause__ or e   # dask wraps the reader's own error
+            raise InputError(f"{path}: cannot read it as Parquet: {str(reason).splitlines()[0]}") from None
     options = dict(sep=sep or ",", na_values=list(NA_VALUES if na_values is None else na_values),
                    keep_default_na=False, assume_missing=True)
     try:
@@ -73,7 +76,8 @@ def read_frame(path, *, sep=None, na_values=None, target=None):
         label = target if target is not None else names[-1]
         return dd.read_csv(path, **options, dtype={label: object} if label in names else None)
     except (OSError, ValueError) as e:
-        raise InputError(f"{path}: cannot read it as CSV: {str(e).splitlines()[0]}") from None
+        reason = e.__cause__ or e
+        raise InputError(f"{path}: cannot read it as CSV: {str(reason).splitlines()[0]}") from None
 
 
 def numeric_columns(frame, target, *, features=None, drop=None, sample_weight=None):

@@ -1,4 +1,4 @@
-"""`residual-mlp predict --dask` (or --scheduler ADDRESS, or a --data folder / pattern): predictions on Dask.
+"""`residual-mlp predict --dask` (or --scheduler ADDRESS, or a --data pattern): predictions on Dask.
 
 The same output as the in-memory `predict` (one CSV line per input row, in input order; with --proba a
 probability column per class), computed partition by partition on the cluster by the model's own

@@ -1,4 +1,4 @@
-"""`residual-mlp train --dask` (or --scheduler ADDRESS, or a --data folder / pattern): full-batch training on Dask.
+"""`residual-mlp train --dask` (or --scheduler ADDRESS, or a --data pattern): full-batch training on Dask.
 
 The same shell as the in-memory `train`, over `residual_mlp.dask_pipeline`: read the files lazily
 (`read_frame`), pick the numeric columns (`numeric_columns`; a categorical, date or text column is a

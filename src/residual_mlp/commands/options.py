@@ -164,14 +164,15 @@ def planned_outputs(args, outputs, inputs=()):
 def add_dask_options(group):
     """--dask and --scheduler, shared by the commands that can run on Dask."""
     group.add_argument("--dask", action="store_true",
-                       help="run on Dask, on a local cluster sized to this machine (default: in memory; also on "
-                            "when --data is a folder or a pattern such as 'folder/*.parquet')")
+                       help="run on Dask, on a local cluster sized to this machine; --data may then be a folder of "
+                            "Parquet files (default: in memory, unless --data is a pattern such as "
+                            "'folder/*.parquet')")
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://HOST:8786 "
-                            "(implies --dask)")
+                            "(implies --dask; default: none)")
 
 
 def uses_dask(args):
-    """Whether a command runs on Dask: --dask, --scheduler, or a --data folder or glob pattern."""
+    """Whether a command runs on Dask: --dask, --scheduler, or a --data glob pattern."""
     path = getattr(args, "data", None) or ""
-    return bool(args.dask or args.scheduler or any(c in path for c in "*?[") or os.path.isdir(path))
+    return bool(args.dask or args.scheduler or any(c in path for c in "*?["))
