@@ -15,13 +15,14 @@ import sys
 from ..errors import InputError
 from ..saving import classifier_of, read_model_file
 from . import options
-from .dask_train import cluster
+from .dask_train import cluster, needs_dask
 from .predict import _output
 
 WINDOW_PER_WORKER = 2
 
 
 def run(args):
+    needs_dask()
     import dask
     import pandas as pd
 

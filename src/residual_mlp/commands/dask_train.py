@@ -24,6 +24,7 @@ CONNECT_TIMEOUT = 20  # seconds to reach a --scheduler
 
 
 def run(args):
+    needs_dask()
     import dask
 
     from .. import dask_pipeline
@@ -102,6 +103,16 @@ def run(args):
     print(f"saved     {args.out}")
     print(f"next      residual-mlp predict --model {args.out} --data '{args.data}' --dask")
     return 0
+
+
+def needs_dask():
+    """InputError when the optional Dask extra is not installed."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as e:
+        raise InputError(f"running on Dask needs the optional extra: pip install \"residual_mlp[dask]\" "
+                         f"({e})") from None
 
 
 @contextlib.contextmanager
