@@ -261,10 +261,11 @@ def test_the_readme_cluster_example_runs(client, tmp_path):
     code = (code.replace("tcp://HOST:8786", client.scheduler.address)
                 .replace("folder/*.parquet", str(tmp_path / "folder" / "*.parquet"))
                 .replace('"model.skops"', repr(str(tmp_path / "model.skops")))
-                .replace('optimizer="lbfgs"', 'optimizer="lbfgs", max_iter=8'))   # the same call, shorter
+                .replace('optimizer="lbfgs"', 'optimizer="lbfgs", max_iter=15'))   # the same call, shorter
     namespace = {}
     exec(compile(code, "README.md", "exec"), namespace)
     namespace["client"].close()
     model = rm.load_model(tmp_path / "model.skops")
     assert model[-1].training_options()["optimizer"] == "lbfgs"
-    assert np.mean(model.predict(table) == table["label"].to_numpy()) > 0.8
+    majority = table["label"].value_counts(normalize=True).max()
+    assert np.mean(model.predict(table) == table["label"].to_numpy()) > majority + 0.2
