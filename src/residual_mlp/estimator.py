@@ -659,6 +659,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         options = self.training_options()
         if record_flow:
             raise ValueError("record_flow is not available on Dask input")
+        for name, default in (("input_bias", False), ("class_weight", None), ("scoring", "loss")):
+            if getattr(self, name) != default:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not available on Dask input yet "
+                                 f"(leave it at {default!r})")
         if options["batch_size"] is not None and options["optimizer"] != "lbfgs":
             warnings.warn(f"ResidualMLPClassifier: batch_size={options['batch_size']} is ignored on Dask input: "
                           f"training is full batch (set batch_size=None, or recipe='seed')", UserWarning,
@@ -700,7 +704,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             n_train -= pre.validation_size(self.validation_fraction)
         patience = self.patience if self.patience is not None or not self.early_stopping else 10
         fit_options = self._fit_options(options)
-        del fit_options["batch_size"], fit_options["shuffle"]
+        for name in ("batch_size", "shuffle", "n_threads"):  # not options of fit_dask
+            fit_options.pop(name, None)
 
         params, history, state = dask_training.fit_dask(
             params, X, index, **fit_options, epochs=options["max_iter"], sample_weight=weights,
@@ -748,6 +753,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has {X.shape[1]} features, but ResidualMLPClassifier is expecting "
                              f"{self.n_features_in_} features as input")
         X = X.astype(self.params_.W1.dtype)
+        if getattr(self, "input_bias", False):  # a model fitted in memory with the constant feature
+            X = X.map_blocks(self._with_bias, chunks=(X.chunks[0], (X.shape[1] + 1,)), dtype=X.dtype)
         if what == "predict":
             index = dask_training.predict_dask(self.params_, X)
             return index.map_blocks(_classes_at, self.classes_, dtype=self.classes_.dtype)
