@@ -137,3 +137,12 @@ def test_the_role_table_groups_alike_columns():
 @parametrize_with_checks([TableEncoder()])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_text_that_is_no_boolean_in_a_boolean_column_is_an_error_naming_it():
+    frame = pd.DataFrame({"flag": ["true", "false"] * 5, "x": np.arange(10.0) * 0.5 + 3})
+    encoder = TableEncoder().fit(frame)
+    with pytest.raises(InputError, match=r"column 'flag', row 2: 'maybe' is neither true nor false"):
+        encoder.transform(pd.DataFrame({"flag": ["true", "maybe"], "x": [1.0, 2.0]}))
+    np.testing.assert_array_equal(encoder.transform(pd.DataFrame({"flag": ["TRUE", None], "x": [1.0, 2.0]}))[:, -1],
+                                  [1.0, 0.0])  # a missing value: the most frequent, the smallest of a tie

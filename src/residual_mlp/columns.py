@@ -181,7 +181,7 @@ class TableEncoder(TransformerMixin, BaseEstimator):
                 for part in self.date_columns_[name]:
                     out[f"{name}_{part}"] = _date_part(dates, part)
             elif role == "boolean":
-                out[name] = _as_booleans(column)
+                out[name] = _as_booleans(column, name)
             elif role == "categorical":
                 out[name] = column.astype(object).map(_category_text)
             else:
@@ -300,11 +300,22 @@ def _category_text(value):
     return str(value)
 
 
-def _as_booleans(column):
+def _as_booleans(column, name=None):
+    """A boolean column as 0/1 floats (NaN where missing); InputError naming the column and row of a cell
+    that is neither true nor false (numbers 0 and 1 count as false and true)."""
     if column.dtype.kind == "b" or str(column.dtype) == "boolean":
         return column.astype("float64")
-    text = column.astype(object).map(lambda v: v if v is None or v is pd.NA or v != v else str(v).lower())
-    return text.map(_BOOLEAN_TEXT).astype(np.float64)
+    present = column.notna()
+    text = column.astype(object).where(present, None).map(lambda v: None if v is None else str(v).lower())
+    values = text.map({**_BOOLEAN_TEXT, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}).astype(np.float64)
+    bad = values.isna() & present
+    if bad.any():
+        position = int(np.argmax(bad.to_numpy()))
+        label = column.index[position]
+        row = f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
+        raise InputError(f"column {name!r}, {row}: {str(column.iloc[position])!r} is neither true nor false (the "
+                         f"column holds booleans in training)")
+    return values
 
 
 def _as_dates(column):

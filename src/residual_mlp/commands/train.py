@@ -294,6 +294,8 @@ def _settings(args, est):
             "categorical", "no_standardize", "hidden", "recipe", "momentum", "validation_fraction", "patience", "tol",
             "seed", "dtype")
     settings = {k: getattr(args, k) for k in keys}
+    if args.data is not None:
+        settings["dataset"] = None  # not used: the table is --data
     settings.update(est.training_options())
     return settings
 
