@@ -26,13 +26,25 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_step import (ROOT, LR, GemmPeak, SklearnStep, TorchStep, blas_threads,  # noqa: E402
-                        data, fmt_ratio, interleaved_fit, machine, same_cores, sklearn_flops, step_flops,
-                        summarize)
+from bench_step import (  # noqa: E402
+    LR,
+    ROOT,
+    GemmPeak,
+    SklearnStep,
+    TorchStep,
+    blas_threads,
+    data,
+    fmt_ratio,
+    interleaved_fit,
+    machine,
+    same_cores,
+    sklearn_flops,
+    step_flops,
+    summarize,
+)
+
 from residual_mlp import model  # noqa: E402
 
 D, M, C = 784, 256, 10

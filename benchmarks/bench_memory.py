@@ -20,9 +20,9 @@ Goal: peak within 1.3x of the minimum. Writes benchmarks/results/bench_memory.js
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import linecache
-import ctypes
 import subprocess
 import sys
 import tracemalloc
@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_step import ROOT, SIZES, data, machine  # noqa: E402
+
 from residual_mlp import model, train  # noqa: E402
 
 MiB = 2.0 ** 20

@@ -241,6 +241,7 @@ class SklearnStep(Timer):
 
     def __init__(self, X, y, D, M, batch_size=None, shuffle=False):
         import warnings
+
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
         warnings.filterwarnings("ignore", category=ConvergenceWarning)

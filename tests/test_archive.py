@@ -199,7 +199,8 @@ def test_a_meta_record_above_its_bound_is_refused_unread(tmp_path):
     refused(path, "'meta' record declares", "more than the 16.0 MiB")
 
 
-@pytest.mark.parametrize("meta", [{"dims": None}, {"dims": {"D": 5, "M": "7", "C": 3}}, {"dims": {"D": 0, "M": 7, "C": 3}},
+@pytest.mark.parametrize("meta", [{"dims": None}, {"dims": {"D": 5, "M": "7", "C": 3}},
+                                  {"dims": {"D": 0, "M": 7, "C": 3}},
                                   {"dims": {"D": True, "M": 7, "C": 3}}, {"dtype": 64}])
 def test_the_dimensions_must_be_recorded(tmp_path, meta):
     path = tmp_path / "m.npz"

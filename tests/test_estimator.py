@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import scipy.special
 import torch
+import torch_twin
 from sklearn.base import clone
 from sklearn.datasets import load_iris, load_wine, make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -19,7 +20,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import residual_mlp
-import torch_twin
 import residual_mlp.saving
 from residual_mlp import ResidualMLPClassifier, cli, data, init_params, loss_and_grads
 from residual_mlp.errors import InputError

@@ -6,8 +6,17 @@ import pytest
 
 from residual_mlp import cli, model
 from residual_mlp.commands import gradcheck as gradcheck_command
-from residual_mlp.gradcheck import (Report, check_gradients, compare, format_report, kink_distance,
-                                    make_problem, numerical_gradient, numerical_grads, torch_check)
+from residual_mlp.gradcheck import (
+    Report,
+    check_gradients,
+    compare,
+    format_report,
+    kink_distance,
+    make_problem,
+    numerical_gradient,
+    numerical_grads,
+    torch_check,
+)
 from residual_mlp.model import Params
 
 # (N, D, M, C): D != M != C; a single sample with two classes; more classes than features;

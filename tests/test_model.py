@@ -4,9 +4,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 import torch_twin
-from residual_mlp import (fit, forward, init_params, loss_and_grads, predict, predict_proba)
+
+from residual_mlp import fit, forward, init_params, loss_and_grads, predict, predict_proba
 from residual_mlp.data import load_dataset, standardization
 from residual_mlp.model import Params
 
@@ -205,7 +205,7 @@ def test_exact_zeros_in_t_take_relu_derivative_zero():
     _, other_grads = exact_reference(params, X, y, relu_grad_at_zero=1)
     twin_loss, twin_grads = torch_twin.loss_and_grads(params, X, y)  # torch's ReLU'(0) is 0 too
     assert loss == pytest.approx(ref_loss, rel=1e-14) and loss == pytest.approx(twin_loss, rel=1e-14)
-    for name, dW, ref, other, twin in zip(Params._fields, grads, ref_grads, other_grads, twin_grads):
+    for name, dW, ref, _other, twin in zip(Params._fields, grads, ref_grads, other_grads, twin_grads):
         assert relative_error(dW, ref) < 1e-12, name
         assert relative_error(dW, twin) < 1e-12, name
     # the convention decides the answer here: ReLU'(0) = 1 would give other W1 and W2 gradients

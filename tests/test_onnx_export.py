@@ -25,10 +25,10 @@ skl2onnx = pytest.importorskip("skl2onnx")
 
 import residual_mlp
 from residual_mlp import cli, onnx_export
-from residual_mlp.saving import save_model
 from residual_mlp.commands import export as export_command
 from residual_mlp.errors import InputError
 from residual_mlp.estimator import ResidualMLPClassifier
+from residual_mlp.saving import save_model
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
 FLOATS = [np.float32, np.float64]
@@ -198,7 +198,8 @@ def table_columns(dtype):
                               ("scale", StandardScaler())]), ["bill_length_mm", "flipper_length_mm", "body_mass_g"]),
         ("boolean", SimpleImputer(strategy="most_frequent"), ["tagged"]),
         ("categorical", Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="missing")),
-                                  ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=dtype))]),
+                                  ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False,
+                                                           dtype=dtype))]),
          ["island", "sex"]),
     ], remainder="drop", sparse_threshold=0)
 
@@ -291,7 +292,8 @@ def test_missing_indicator_alone_and_text_missing_values_of_its_own():
     X["sex"] = X["sex"].fillna("?")
     columns = ColumnTransformer([
         ("gaps", MissingIndicator(), ["bill_length_mm", "body_mass_g"]),
-        ("numbers", make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()), ["flipper_length_mm", "body_mass_g"]),
+        ("numbers", make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()),
+         ["flipper_length_mm", "body_mass_g"]),
         ("text", make_pipeline(SimpleImputer(missing_values="?", strategy="most_frequent"),
                                OneHotEncoder(handle_unknown="ignore", sparse_output=False)), ["sex"]),
     ], sparse_threshold=0)

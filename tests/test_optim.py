@@ -8,8 +8,8 @@ far more than that.
 import numpy as np
 import pytest
 import torch
-
 import torch_twin
+
 from residual_mlp import flow, init_params, loss_and_grads, model, optim, predict
 from residual_mlp.model import Params
 from residual_mlp.train import fit

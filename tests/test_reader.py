@@ -231,7 +231,8 @@ def test_encodings(tmp_path, encoding, bom):
 def test_bytes_that_are_not_utf8_name_the_line(tmp_path, monkeypatch):
     rows = "".join(f"{j},x\n" for j in range(50))
     path = write(tmp_path / "d.csv", b"a,label\n" + rows.encode() + b"51,caf\xe9\n")
-    with pytest.raises(InputError, match=r"^.*d.csv, line 52: byte 0xe9 is not UTF-8 text; save the file as UTF-8 CSV$"):
+    with pytest.raises(InputError,
+                       match=r"^.*d.csv, line 52: byte 0xe9 is not UTF-8 text; save the file as UTF-8 CSV$"):
         data.read_table(path)
     monkeypatch.setattr(data, "BLOCK_BYTES", 64)   # found in a later block, in a feature column
     path = write(tmp_path / "e.csv", b"a,label\n" + rows.encode() + b"caf\xe9,x\n")

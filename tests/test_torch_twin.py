@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 import torch
-
 import torch_twin
+
 from residual_mlp import fit, init_params, loss_and_grads
 from residual_mlp.model import Params
 

@@ -77,7 +77,7 @@ def test_shuffled_epochs_equal_hand_stepped_batches(small):
         order = np.random.default_rng([seed, epoch]).permutation(len(X))
         expected, epoch_losses = _sgd_by_hand(expected, X, y, lr, _batches_of(order, B))
         assert [n for _, n in epoch_losses] == [8, 8, 8, 6]
-        losses.append(sum(l * n for l, n in epoch_losses) / len(X))
+        losses.append(sum(loss * n for loss, n in epoch_losses) / len(X))
     _assert_close(new, expected)
     np.testing.assert_allclose(history.loss, losses, rtol=1e-12)
 

@@ -8,8 +8,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
-
 import torch_twin
+
 from residual_mlp import model, train
 from residual_mlp.model import Params
 from residual_mlp.workspace import Workspace, Workspaces

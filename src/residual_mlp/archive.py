@@ -132,7 +132,8 @@ def check_members(path, zf, max_total_bytes, max_member_bytes, *, what="file", m
                              f"compression (method {info.compress_type})")
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             raise InputError(f"{path}: damaged {what}: the member {name!r} has inconsistent sizes")
-        if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > DEFLATE_MAX_RATIO * info.compress_size + 1024:
+        deflated = info.compress_type == zipfile.ZIP_DEFLATED
+        if deflated and info.file_size > DEFLATE_MAX_RATIO * info.compress_size + 1024:
             raise InputError(f"{path}: damaged {what}: the member {name!r} declares {_size(info.file_size)} from "
                              f"{_size(info.compress_size)} of compressed data, more than deflate can produce")
         if info.file_size > max_member_bytes:

@@ -550,7 +550,8 @@ class _Csv:
         if len(self.names) != 1:
             return
         others = [s for s in SEPARATORS if s != self.sep and s in self.names[0]]
-        said = f"{self.path}: the header row is a single column when split at {_SEPARATOR_NAMES.get(self.sep, repr(self.sep))}"
+        where = _SEPARATOR_NAMES.get(self.sep, repr(self.sep))
+        said = f"{self.path}: the header row is a single column when split at {where}"
         if others:
             raise InputError(f"{said}, but it holds {_SEPARATOR_NAMES[others[0]]}: pass that separator "
                              f"(sep={others[0]!r}, --sep)")

@@ -17,7 +17,8 @@ difference would straddle two slopes.
 from __future__ import annotations
 
 import sys
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from .columns import TableEncoder
 from .estimator import ResidualMLPClassifier
 
+
 def make_pipeline(*, features=None, drop=None, categorical=None, max_categories=30, dtype="float64",
                   standardize=True, **classifier_params):
     """A scikit-learn Pipeline that encodes a raw table's columns and trains the residual MLP on them.

@@ -17,9 +17,9 @@ from . import model, optim, resources, threads, workspace
 from .lbfgs import fit_lbfgs
 from .model import Params
 from .monitor import (  # noqa: F401  (the plateau constants: where they were before)
-    append_validation_row,
     PLATEAU_FACTOR,
     PLATEAU_PATIENCE,
+    append_validation_row,
     drop_unfinished_row,
     monitor,
     n_correct,
@@ -159,7 +159,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         the state's ``params``: modify neither in place). On a non-finite loss: the last finite weights.
     history : History
         Per-epoch records and ``stop_reason`` ("max_epochs", "early_stopping", "non_finite",
-        "diverged", "interrupted", "stopped" (the callback asked); with L-BFGS also "converged" and "stalled") with a one-line
+        "diverged", "interrupted", "stopped" (the callback asked); with L-BFGS also "converged" and
+        "stalled") with a one-line
         ``message``. On Ctrl-C: the weights of the last finished step (mid-epoch with mini-batches)
         and the rows of the finished epochs.
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from ..saving import load_model
 from ..atomic import write_atomic
 from ..errors import InputError
+from ..saving import load_model
 from . import options
 
 HELP = "write a trained model as an ONNX file (preprocessing, network, probabilities and labels)"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 
 from .. import figures
-from ..saving import classifier_of, read_model_file
 from ..errors import InputError
+from ..saving import classifier_of, read_model_file
 from . import options
 
 HELP = "draw the network's architecture and computation graph as SVG and PNG"
@@ -33,7 +33,7 @@ def run(args):
     try:
         written = figures.write_figures(args.out, dims)
     except OSError as e:
-        raise InputError(f"cannot write the figures to {args.out}: {e.strerror or e}")
+        raise InputError(f"cannot write the figures to {args.out}: {e.strerror or e}") from None
     D, M, C = dims
     print(f"drew      D={D}, M={M}, C={C}")
     for path in written:

@@ -34,7 +34,8 @@ def add_arguments(parser):
     source.add_argument("--target", metavar="NAME", help="the label column (default: the last column)")
     source.add_argument("--dataset", default="digits", choices=data.DATASETS,
                         help="a data set that scikit-learn bundles, used when --data is not given (default: digits)")
-    source.add_argument("--test", metavar="FILE", help="held-out test table, same columns as --data (default: none; a --test-size split)")
+    source.add_argument("--test", metavar="FILE",
+                        help="held-out test table, same columns as --data (default: none; a --test-size split)")
     source.add_argument("--test-size", type=options.fraction, default=0.2, metavar="F",
                         help="fraction held out (stratified) for testing when --test is not given (default: 0.2)")
     options.add_table_options(source)
