@@ -211,9 +211,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         options = {}
         for key, value in recipe.items():
             given = getattr(self, key)
-            options[key] = value if given is None or (key == "batch_size" and given == "auto") else given
-        if self.recipe == "seed" and self.batch_size is None:
-            options["batch_size"] = None
+            default = given == "auto" if key == "batch_size" else given is None  # batch_size None: full batch
+            options[key] = value if default else given
         return options
 
     # ------------------------------------------------------------------ training
