@@ -3,6 +3,7 @@ process, and after `residual-mlp train` is killed with SIGKILL), clear errors fo
 for a --resume whose settings differ from the checkpoint's run."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -15,12 +16,14 @@ import time
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from residual_mlp import cli, fit, init_params, modelfile
+from residual_mlp import cli, data, fit, init_params, make_pipeline, modelfile
 from residual_mlp.checkpoint import FORMAT_VERSION, load_state, save_state
 from residual_mlp.errors import InputError
 from residual_mlp.model import Params
+from residual_mlp.saving import read_model_file
 from residual_mlp.train import History, TrainState
 
 
@@ -278,140 +281,264 @@ def test_damaged_content_is_named(adam_checkpoint, arrays, meta, words):
     refused(adam_checkpoint, "damaged training checkpoint", *words)
 
 
+# ------------------------------------------------------------------ through the pipeline
+
+
+def test_the_pipeline_resumes_bit_identical_through_classifier_resume(tmp_path):
+    """make_pipeline(...).fit routes callback= and resume= to the classifier (the default recipe)."""
+    table = data.load_dataset("iris")
+    frame, y = table.features, table.labels
+
+    def pipe():
+        return make_pipeline(n_hidden=6, random_state=5, max_iter=12)
+
+    straight = pipe().fit(frame, y)
+    path = tmp_path / "c.ckpt"
+
+    def crash_after_5(state):
+        if state.epoch == 5:
+            save_state(path, state, {})
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        pipe().fit(frame, y, classifier__callback=crash_after_5)
+    state, _ = load_state(path)
+    resumed = pipe().fit(frame, y, classifier__resume=state)
+    assert same_params(resumed[-1].params_, straight[-1].params_)
+    assert resumed[-1].loss_curve_ == straight[-1].loss_curve_ and len(straight[-1].loss_curve_) == 12
+    assert np.array_equal(resumed.predict_proba(frame), straight.predict_proba(frame))
+
+
 # ------------------------------------------------------------------ the command line
 
 
 IRIS = ["train", "--dataset", "iris", "--hidden", "6", "--quiet", "--seed", "5"]
+CONSTANT = ["--batch-size", "16", "--lr", "0.01", "--lr-schedule", "constant"]  # so that --epochs may grow
 
 
-def train(tmp_path, *args, out="model.npz"):
-    """`residual-mlp train` in process; returns (exit status, the saved model or None)."""
+def main(capsys, *argv):
+    """`residual-mlp ...` in process: (exit status, stdout, stderr)."""
+    capsys.readouterr()
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train(tmp_path, *args, out="model.skops"):
+    """`residual-mlp train` on iris in process; returns (exit status, the saved ModelFile or None)."""
     path = tmp_path / out
-    code = cli.main([*IRIS, "--out", str(path), *args])
-    return code, (modelfile.load(path) if code == 0 else None)
+    code = cli.main([*IRIS, "--out", str(path), *map(str, args)])
+    return code, (read_model_file(path) if code == 0 else None)
+
+
+def weights(model_file):
+    return model_file.model[-1].params_
 
 
 def same_model(a, b):
-    return same_params(a.params, b.params) and a.results["loss_curve"] == b.results["loss_curve"]
+    return (same_params(weights(a), weights(b))
+            and a.record["results"]["loss_curve"] == b.record["results"]["loss_curve"])
 
 
 def test_growing_epochs_continues_the_kept_checkpoint(tmp_path, capsys):
-    _, straight = train(tmp_path, "--epochs", "25", "--batch-size", "16", "--optimizer", "adam",
-                        "--lr", "0.01", out="straight.npz")
-    ckpt = str(tmp_path / "run.ckpt")
-    opts = ["--batch-size", "16", "--optimizer", "adam", "--lr", "0.01", "--checkpoint", ckpt,
-            "--checkpoint-every", "4"]
-    code, first = train(tmp_path, "--epochs", "10", *opts)
+    _, straight = train(tmp_path, "--epochs", 25, *CONSTANT, out="straight.skops")
+    ckpt = tmp_path / "run.ckpt"
+    opts = [*CONSTANT, "--checkpoint", ckpt, "--checkpoint-every", 4]
+    code, first = train(tmp_path, "--epochs", 10, *opts)
     assert code == 0 and load_state(ckpt)[0].epoch == 10  # the last epoch is written too, and kept
     capsys.readouterr()
-    code, resumed = train(tmp_path, "--epochs", "25", "--resume", *opts)
+    code, resumed = train(tmp_path, "--epochs", 25, "--resume", *opts)
     assert code == 0
-    assert f"resuming from {ckpt} at epoch 10" in capsys.readouterr().err
+    assert f"resuming  from {ckpt} at epoch 10" in capsys.readouterr().err
     assert same_model(resumed, straight) and not same_model(first, straight)
+    assert len(resumed.record["results"]["loss_curve"]) == 25
 
 
 def test_resume_without_a_checkpoint_file_starts_afresh_and_says_so(tmp_path, capsys):
-    _, plain = train(tmp_path, "--epochs", "6", out="plain.npz")
+    _, plain = train(tmp_path, "--epochs", 6, out="plain.skops")
     capsys.readouterr()
     ckpt = tmp_path / "new.ckpt"
-    code, fresh = train(tmp_path, "--epochs", "6", "--checkpoint", str(ckpt), "--resume")
+    code, fresh = train(tmp_path, "--epochs", 6, "--checkpoint", ckpt, "--resume")
     assert code == 0 and same_model(fresh, plain)
     assert f"no checkpoint {ckpt} yet: training from the start" in capsys.readouterr().err
     assert load_state(ckpt)[0].epoch == 6
 
 
 def test_resume_needs_a_checkpoint_option(tmp_path, capsys):
-    assert train(tmp_path, "--epochs", "2", "--resume")[0] == 2
+    assert train(tmp_path, "--epochs", 2, "--resume")[0] == 2
     err = capsys.readouterr().err
     assert err == "error: --resume needs --checkpoint FILE, the checkpoint to continue from\n"
+    assert not (tmp_path / "model.skops").exists()
 
 
 def test_the_checkpoint_cannot_be_the_model_file(tmp_path, capsys):
-    assert train(tmp_path, "--epochs", "2", "--checkpoint", str(tmp_path / "model.npz"))[0] == 2
+    assert train(tmp_path, "--epochs", 2, "--checkpoint", tmp_path / "model.skops")[0] == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: --checkpoint {tmp_path / 'model.npz'}: is also the --out"), err
-    assert not (tmp_path / "model.npz").exists()
+    assert err.startswith(f"error: --checkpoint {tmp_path / 'model.skops'}: is also the --out"), err
+    assert not (tmp_path / "model.skops").exists()
 
 
 def test_early_stopping_resumes_to_the_same_stop(tmp_path, capsys):
-    opts = ["--epochs", "300", "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16",
-            "--validation-fraction", "0.3", "--patience", "3"]
-    _, straight = train(tmp_path, *opts, out="straight.npz")
-    assert straight.results["stop_reason"] == "early_stopping"
-    stop = straight.results["epochs_run"]
-    ckpt = str(tmp_path / "run.ckpt")
-    code, _ = train(tmp_path, *opts, "--checkpoint", ckpt, "--checkpoint-every", "1")
+    opts = ["--epochs", 300, "--lr", 0.05, "--batch-size", 16, "--lr-schedule", "constant",
+            "--validation-fraction", 0.3, "--patience", 3]
+    _, straight = train(tmp_path, *opts, out="straight.skops")
+    assert straight.record["results"]["stop_reason"] == "early_stopping"
+    stop = straight.record["results"]["epochs_run"]
+    ckpt = tmp_path / "run.ckpt"
+    code, _ = train(tmp_path, *opts, "--checkpoint", ckpt, "--checkpoint-every", 1)
     state, _ = load_state(ckpt)
     assert code == 0 and state.epoch == stop - 1 and state.history.stop_reason == ""
     code, resumed = train(tmp_path, *opts, "--checkpoint", ckpt, "--resume")
     assert code == 0 and same_model(resumed, straight)
-    assert resumed.results["stop_reason"] == "early_stopping"
+    assert resumed.record["results"]["stop_reason"] == "early_stopping"
 
 
 @pytest.fixture
 def iris_checkpoint(tmp_path):
+    """The checkpoint of a finished 4-epoch run of the default recipe (adam, batch 64, cosine, wd 1e-3)."""
     ckpt = tmp_path / "run.ckpt"
-    assert train(tmp_path, "--epochs", "4", "--checkpoint", str(ckpt))[0] == 0
+    assert train(tmp_path, "--epochs", 4, "--checkpoint", ckpt, out="first.skops")[0] == 0
     return ckpt
 
 
+def test_resuming_a_finished_run_gives_its_model_again(tmp_path, capsys, iris_checkpoint):
+    code, again = train(tmp_path, "--epochs", 4, "--checkpoint", iris_checkpoint, "--resume")
+    assert code == 0
+    assert same_model(again, read_model_file(tmp_path / "first.skops"))
+
+
 @pytest.mark.parametrize("change,said", [
-    (["--lr", "0.05"], "was written with --lr 0.1, this run has --lr 0.05"),
     (["--hidden", "7"], "was written with --hidden 6, this run has --hidden 7"),
-    (["--batch-size", "8"], "was written with no --batch-size, this run has --batch-size 8"),
-    (["--optimizer", "adam"], "was written with --optimizer gd, this run has --optimizer adam"),
+    (["--recipe", "seed"], "was written with --recipe default, this run has --recipe seed"),
+    (["--batch-size", "8"], "was written with --batch-size 64, this run has --batch-size 8"),
+    (["--batch-size", "full"], "was written with --batch-size 64, this run has --batch-size full"),
+    (["--optimizer", "gd"], "was written with --optimizer adam, this run has --optimizer gd"),
+    (["--optimizer", "nesterov"], "was written with --optimizer adam, this run has --optimizer nesterov"),
     (["--momentum", "0.5"], "--momentum 0.9, this run has --momentum 0.5"),
-    (["--weight-decay", "0.01"], "--weight-decay 0.0, this run has --weight-decay 0.01"),
+    (["--weight-decay", "0.01"], "--weight-decay 0.001, this run has --weight-decay 0.01"),
+    (["--lr-schedule", "constant"], "--lr-schedule cosine, this run has --lr-schedule constant"),
     (["--seed", "6"], "was written with --seed 5, this run has --seed 6"),
     (["--dtype", "float32"], "was written with --dtype float64, this run has --dtype float32"),
     (["--no-standardize"], "with no --no-standardize, this run has --no-standardize"),
-    (["--dataset", "wine"], "was written with --dataset iris, this run has --dataset wine"),
+    (["--dataset", "wine"], "was trained on --dataset iris, this run on --dataset wine"),
     (["--test-size", "0.3"], "--test-size 0.2, this run has --test-size 0.3"),
     (["--validation-fraction", "0.2"], "no --validation-fraction, this run has --validation-fraction 0.2"),
-    (["--lr-schedule", "plateau"], "--lr-schedule constant, this run has --lr-schedule plateau"),
-    (["--epochs", "3"], "is at epoch 4, past this run's --epochs 3"),
+    (["--patience", "5"], "no --patience, this run has --patience 5"),
+    (["--tol", "0.01"], "--tol 0.0001, this run has --tol 0.01"),
+    (["--features", "petal width (cm),sepal width (cm)"],
+     "no --features, this run has --features petal width (cm),sepal width (cm)"),
+    (["--drop", "petal width (cm)"], "no --drop, this run has --drop petal width (cm)"),
+    (["--categorical", "petal width (cm)"], "no --categorical, this run has --categorical petal width (cm)"),
+    (["--epochs", "8"], "--epochs 4, this run has --epochs 8; the cosine schedule spreads over all epochs"),
 ])
 def test_a_resume_with_other_settings_names_the_option(tmp_path, capsys, iris_checkpoint, change, said):
+    before = iris_checkpoint.read_bytes()
     capsys.readouterr()
-    args = ["--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume", *change]
+    args = ["--epochs", 4, "--checkpoint", iris_checkpoint, "--resume", *change]
     assert train(tmp_path, *args)[0] == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: --resume: the checkpoint {iris_checkpoint} ") and err.count("\n") == 1
+    assert err.startswith(f"error: --resume: the checkpoint {iris_checkpoint} ") and err.count("\n") == 1, err
     assert said in err, err
+    assert not (tmp_path / "model.skops").exists() and iris_checkpoint.read_bytes() == before
 
 
-def test_the_cosine_schedule_needs_the_same_epochs(tmp_path, capsys):
-    ckpt = str(tmp_path / "run.ckpt")
-    assert train(tmp_path, "--epochs", "4", "--lr-schedule", "cosine", "--checkpoint", ckpt)[0] == 0
+def test_epochs_past_the_checkpoint_are_refused(tmp_path, capsys):
+    ckpt = tmp_path / "run.ckpt"
+    assert train(tmp_path, "--epochs", 4, *CONSTANT, "--checkpoint", ckpt)[0] == 0
     capsys.readouterr()
-    assert train(tmp_path, "--epochs", "8", "--lr-schedule", "cosine", "--checkpoint", ckpt,
-                 "--resume")[0] == 2
-    assert "--epochs 4, this run has --epochs 8; the cosine schedule" in capsys.readouterr().err
+    assert train(tmp_path, "--epochs", 3, *CONSTANT, "--checkpoint", ckpt, "--resume")[0] == 2
+    assert "is at epoch 4, past this run's --epochs 3" in capsys.readouterr().err
 
 
 def test_changed_data_are_noticed(tmp_path, capsys, iris_checkpoint, monkeypatch):
-    from residual_mlp import data
-
     real = data.load_dataset
 
     def edited(name):
-        X, labels, names = real(name)
-        X = X.copy()
-        X[17, 2] += 0.1
-        return X, labels, names
+        table = real(name)
+        features = table.features.copy()
+        features.iloc[:10, 2] += 0.1  # some of these rows are training rows
+        return dataclasses.replace(table, features=features)
 
     monkeypatch.setattr(data, "load_dataset", edited)
     capsys.readouterr()
-    assert train(tmp_path, "--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume")[0] == 2
+    assert train(tmp_path, "--epochs", 4, "--checkpoint", iris_checkpoint, "--resume")[0] == 2
     assert "was trained on other rows than --dataset iris holds now" in capsys.readouterr().err
     monkeypatch.undo()
-    assert train(tmp_path, "--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume")[0] == 0
+    assert train(tmp_path, "--epochs", 4, "--checkpoint", iris_checkpoint, "--resume")[0] == 0
+
+
+@pytest.fixture
+def tables(tmp_path):
+    """(train CSV, test CSV): a number, a category and a label that depends on both."""
+    rng = np.random.default_rng(0)
+
+    def table(n):
+        frame = pd.DataFrame({"size": rng.normal(size=n).round(3), "colour": rng.choice(["red", "green", "blue"], n)})
+        frame["label"] = np.where(frame["size"] + (frame["colour"] == "red") > 0.5, "big", "small")
+        return frame
+
+    paths = tmp_path / "train.csv", tmp_path / "test.csv"
+    table(90).to_csv(paths[0], index=False)
+    table(30).to_csv(paths[1], index=False)
+    return paths
+
+
+def on_table(tables, *args):
+    return ["train", "--data", tables[0], "--test", tables[1], "--hidden", 6, "--seed", 5, "--quiet", *args]
+
+
+def test_a_checkpoint_of_another_data_file_is_refused(tmp_path, capsys, tables):
+    ckpt, out = tmp_path / "run.ckpt", tmp_path / "m.skops"
+    first = on_table(tables, "--epochs", 4, "--checkpoint", ckpt, "--out", out)
+    assert main(capsys, *first)[0] == 0
+    original = tables[0].read_text()
+    other = tmp_path / "other.csv"
+    other.write_text(original.replace("red", "blue", 1))
+    resume = ["--epochs", 4, "--checkpoint", ckpt, "--out", tmp_path / "again.skops", "--resume"]
+    code, _, err = main(capsys, "train", "--data", other, "--test", tables[1], "--hidden", 6, "--seed", 5,
+                        "--quiet", *resume)
+    assert code == 2 and err.count("\n") == 1
+    assert f"the checkpoint {ckpt} was trained on {tables[0]}, this run on {other}; resume on the same data" in err
+    code, _, err = main(capsys, *IRIS, *resume)
+    assert code == 2 and f"was trained on {tables[0]}, this run on --dataset iris" in err
+    tables[0].write_text(original.replace("big", "small", 1))  # the same file, edited since
+    code, _, err = main(capsys, *on_table(tables, *resume))
+    assert code == 2 and f"was trained on other rows than {tables[0]} holds now (the data changed since)" in err
+    assert not (tmp_path / "again.skops").exists()
+    tables[0].write_text(original)
+    assert main(capsys, *on_table(tables, *resume))[0] == 0
+    assert same_model(read_model_file(tmp_path / "again.skops"), read_model_file(out))
+
+
+def test_a_resume_may_change_the_learning_rate_and_says_so(tmp_path, capsys, tables):
+    ckpt = tmp_path / "run.ckpt"
+    run = on_table(tables, "--recipe", "seed", "--checkpoint", ckpt)
+    assert main(capsys, *run, "--epochs", 10, "--out", tmp_path / "first.skops")[0] == 0
+    at_10 = ckpt.read_bytes()
+    code, _, err = main(capsys, *run, "--epochs", 20, "--resume", "--lr", 0.05, "--out", tmp_path / "slow.skops")
+    assert code == 0, err
+    assert "note      resuming with --lr 0.05 (the checkpoint's run had 0.1)" in err
+    ckpt.write_bytes(at_10)
+    code, _, err = main(capsys, *run, "--epochs", 20, "--resume", "--out", tmp_path / "same.skops")
+    assert code == 0 and "resuming with --lr" not in err
+    slow, same = read_model_file(tmp_path / "slow.skops"), read_model_file(tmp_path / "same.skops")
+    assert slow.record["settings"]["lr"] == 0.05
+    slow_curve, same_curve = slow.record["results"]["loss_curve"], same.record["results"]["loss_curve"]
+    assert slow_curve[:10] == same_curve[:10] and len(slow_curve) == 20
+    assert all(a != b for a, b in zip(slow_curve[11:], same_curve[11:]))
+    # what the command trained is the pipeline continued from the checkpoint at the new rate
+    ckpt.write_bytes(at_10)
+    state, _ = load_state(ckpt)
+    table = data.read_table(tables[0])
+    pipe = make_pipeline(n_hidden=6, recipe="seed", lr=0.05, max_iter=20, random_state=5)
+    pipe.fit(table.features, table.labels, classifier__resume=state)
+    assert same_params(pipe[-1].params_, weights(slow)) and pipe[-1].loss_curve_ == slow_curve
 
 
 def test_a_damaged_checkpoint_is_one_line_exit_2(tmp_path, capsys, iris_checkpoint):
     iris_checkpoint.write_bytes(iris_checkpoint.read_bytes()[:-100])
     capsys.readouterr()
-    assert train(tmp_path, "--epochs", "8", "--checkpoint", str(iris_checkpoint), "--resume")[0] == 2
+    assert train(tmp_path, "--epochs", 4, "--checkpoint", iris_checkpoint, "--resume")[0] == 2
     err = capsys.readouterr().err
     assert err == (f"error: {iris_checkpoint}: damaged training checkpoint: the archive is truncated or "
                    f"corrupted\n")
@@ -421,8 +548,8 @@ def test_a_damaged_checkpoint_is_one_line_exit_2(tmp_path, capsys, iris_checkpoi
 
 
 KILLED_RUNS = {  # each takes a few seconds with a checkpoint every epoch
-    "gd full batch": ["--epochs", "200"],
-    "adam mini-batch": ["--optimizer", "adam", "--lr", "0.001", "--batch-size", "64", "--epochs", "80"],
+    "default recipe: adam, batch 64, cosine": ["--epochs", "60"],
+    "seed recipe: full-batch gd": ["--recipe", "seed", "--epochs", "200"],
 }
 
 
@@ -435,9 +562,10 @@ def test_a_run_killed_at_a_random_moment_resumes_bit_identical(tmp_path, name):
     run = ["train", "--dataset", "digits", "--hidden", "32", "--seed", "3", "--quiet", *KILLED_RUNS[name]]
     epochs = int(KILLED_RUNS[name][-1])
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    ref_out, out, ckpt = tmp_path / "reference.npz", tmp_path / "model.npz", tmp_path / "run.ckpt"
-    modelfile.save(out, modelfile.Model(init_params(64, 32, 10, seed=9), np.arange(10)))
-    before = out.read_bytes()  # an earlier model: the killed run must leave it whole
+    (tmp_path / "reference").mkdir()  # apart: the reference stages its own temporaries while it runs
+    ref_out, out, ckpt = tmp_path / "reference" / "m.skops", tmp_path / "model.skops", tmp_path / "run.ckpt"
+    out.write_bytes(b"an earlier model, which the killed run must leave whole")
+    before = out.read_bytes()
     reference = subprocess.Popen(command(*run, "--out", str(ref_out)), env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     checkpointed = [*run, "--out", str(out), "--checkpoint", str(ckpt), "--checkpoint-every", "1"]
@@ -463,18 +591,21 @@ def test_a_run_killed_at_a_random_moment_resumes_bit_identical(tmp_path, name):
         victim.stderr.close()
     state, _ = load_state(ckpt)  # whole, whenever the kill came
     assert target <= state.epoch < epochs, (target, state.epoch)
-    assert out.read_bytes() == before  # the final save starts only after the last epoch's checkpoint
-    leftovers = set(os.listdir(tmp_path)) - {"reference.npz", "model.npz", "run.ckpt"}
+    assert out.read_bytes() == before  # the model is written only after the last epoch
+    leftovers = set(os.listdir(tmp_path)) - {"reference", "model.skops", "run.ckpt"}
     assert all(name.startswith(".run.ckpt.") and name.endswith(".tmp") for name in leftovers), leftovers
 
     resumed = subprocess.run(command(*checkpointed, "--resume"), env=env, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming from {ckpt} at epoch {state.epoch}" in resumed.stderr
+    assert f"resuming  from {ckpt} at epoch {state.epoch}" in resumed.stderr
     assert reference.wait(timeout=300) == 0, reference.stderr.read().decode()
     reference.stderr.close()
-    a, b = modelfile.load(ref_out), modelfile.load(out)
-    assert same_params(a.params, b.params), (f"killed {delay:.3f} s after checkpoint {reached}, "
-                                             f"resumed at {state.epoch}")
-    assert a.results["loss_curve"] == b.results["loss_curve"]
-    assert len(b.results["loss_curve"]) == epochs
+    a, b = read_model_file(ref_out), read_model_file(out)
+    for W, V in zip(weights(a), weights(b)):
+        assert W.dtype == V.dtype and np.array_equal(W, V), (f"killed {delay:.3f} s after checkpoint {reached}, "
+                                                             f"resumed at {state.epoch}")
+    assert a.record["results"]["loss_curve"] == b.record["results"]["loss_curve"]
+    assert len(b.record["results"]["loss_curve"]) == epochs
+    frame = data.load_dataset("digits").features
+    assert np.array_equal(a.model.predict_proba(frame), b.model.predict_proba(frame))

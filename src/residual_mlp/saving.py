@@ -142,16 +142,23 @@ def _check_model(path, model):
 
     from .estimator import ResidualMLPClassifier
 
+    steps = getattr(model, "steps", None)
+    if isinstance(model, Pipeline) and not (isinstance(steps, list) and steps and all(
+            isinstance(step, tuple) and len(step) == 2 for step in steps)):
+        raise InputError(f"{path}: damaged model file: its pipeline's steps are not (name, transform) pairs")
     last = classifier_of(model)
     if not isinstance(model, (Pipeline, ResidualMLPClassifier)) or not isinstance(last, ResidualMLPClassifier):
         raise InputError(f"{path}: damaged model file: it holds no fitted ResidualMLPClassifier")
     params = getattr(last, "params_", None)
-    if params is None or len(params) != 4:
+    if not isinstance(params, tuple) or len(params) != 4:
         raise InputError(f"{path}: damaged model file: the classifier has no weights")
-    W1, W2, W3, W4 = params
-    D, M, C = W1.shape[0], W2.shape[0], W4.shape[0]
     shapes = [getattr(W, "shape", None) for W in params]
-    if shapes != [(D, D), (M, D), (M, M), (C, M)] or len(getattr(last, "classes_", ())) != C:
+    classes = getattr(last, "classes_", None)
+    if not all(isinstance(shape, tuple) and len(shape) == 2 for shape in shapes) or not (
+            isinstance(classes, np.ndarray) and classes.ndim == 1):
+        raise InputError(f"{path}: damaged model file: the weights' shapes {shapes} do not fit together")
+    (D, _), (M, _), _, (C, _) = shapes
+    if shapes != [(D, D), (M, D), (M, M), (C, M)] or len(classes) != C:
         raise InputError(f"{path}: damaged model file: the weights' shapes {shapes} do not fit together")
     if not all(isinstance(W, np.ndarray) and W.dtype in (np.float32, np.float64) and np.isfinite(W).all()
                for W in params):

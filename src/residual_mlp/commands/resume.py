@@ -117,6 +117,8 @@ def _comparable(value):
 
 def _option_text(key, value):
     name = "--" + key.replace("_", "-")
+    if key == "batch_size" and value is None:
+        return f"{name} full"
     if isinstance(value, bool):
         return name if value else f"no {name}"
     if isinstance(value, list):
