@@ -147,10 +147,9 @@ def test_input_bias_appends_a_constant_one_before_the_network():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
     with_one = np.hstack([X, np.ones((len(X), 1))])
-    plain = fitted(ResidualMLPClassifier(n_hidden=6, max_iter=40, random_state=0), with_one, y)
-    biased = ResidualMLPClassifier(n_hidden=6)
-    biased.params_, biased.classes_, biased.n_features_in_ = plain.params_, plain.classes_, X.shape[1]
-    biased.input_bias = True
+    plain = fitted(ResidualMLPClassifier(n_hidden=6, max_iter=40, input_bias=False, random_state=0), with_one, y)
+    biased = fitted(ResidualMLPClassifier(n_hidden=6, max_iter=40, input_bias=True, random_state=0), X, y)
+    assert all(np.array_equal(a, b) for a, b in zip(biased.params_, plain.params_))
     onnx_model = onnx_export.to_onnx(biased, X)
     assert onnx_model.graph.input[0].type.tensor_type.shape.dim[1].dim_value == 4
     label, proba = run_onnx(onnx_model, X)

@@ -29,10 +29,10 @@ _FLOATS = (np.float64, np.float32)
 # "default" is the recommended recipe; "seed" is the seed derivation's own method: full-batch
 # gradient descent W <- W - lr dL/dW at a constant rate for a fixed number of epochs.
 RECIPES = {
-    "default": {"optimizer": "adam", "lr": 3e-3, "max_iter": 30, "batch_size": 64, "weight_decay": 1e-3,
-                "lr_schedule": "cosine"},
+    "default": {"optimizer": "adam", "lr": 3e-3, "max_iter": 60, "batch_size": 64, "weight_decay": 3e-3,
+                "lr_schedule": "cosine", "input_bias": True},
     "seed": {"optimizer": "gd", "lr": 0.1, "max_iter": 500, "batch_size": None, "weight_decay": 0.0,
-             "lr_schedule": "constant"},
+             "lr_schedule": "constant", "input_bias": False},
 }
 
 
@@ -52,12 +52,15 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     recipe : {"default", "seed"}, default="default"
         Where the training parameters left at None (`batch_size` at "auto") take their values:
 
-        ========== ========= ======== ========== ============ ============== ===========
-        recipe     optimizer lr       max_iter   batch_size   weight_decay   lr_schedule
-        ========== ========= ======== ========== ============ ============== ===========
-        "default"  "adam"    3e-3     30         64           1e-3           "cosine"
-        "seed"     "gd"      0.1      500        None (full)  0              "constant"
-        ========== ========= ======== ========== ============ ============== ===========
+        ========== ========= ====== ======== =========== ============ =========== ==========
+        recipe     optimizer lr     max_iter batch_size  weight_decay lr_schedule input_bias
+        ========== ========= ====== ======== =========== ============ =========== ==========
+        "default"  "adam"    3e-3   60       64          3e-3         "cosine"    True
+        "seed"     "gd"      0.1    500      None (full) 0            "constant"  False
+        ========== ========= ====== ======== =========== ============ =========== ==========
+
+        The default recipe was chosen on 21 real tables (benchmarks/choose_defaults.py, CV seeds held
+        apart from those docs/benchmarks.md reports).
 
         "seed" is the seed derivation's exact training: full-batch gradient descent
         ``W <- W - lr dL/dW`` for a fixed number of epochs. A parameter given explicitly wins.
@@ -100,8 +103,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         What early stopping watches on the validation set: "loss" (the validation cross-entropy),
         "accuracy", or any scikit-learn scorer name ("balanced_accuracy", "neg_log_loss", "f1_macro",
         ...); the weights of the best epoch are kept. Used only with `early_stopping`.
-    input_bias : bool, default=False
-        Append a constant feature 1 to every row, after any scaling, so that x carries a 1 and W1..W4
+    input_bias : bool or None, default=None
+        None: the recipe's (True for "default", False for "seed"). True: append a constant feature 1
+        to every row, after any scaling, so that x carries a 1 and W1..W4
         act as biases through the skip connections; the network and its gradients stay exactly the
         seed's, with D + 1 inputs. `n_features_in_` stays D while `params_.W1` is (D + 1) x (D + 1):
         to call ``residual_mlp.predict(params_, X)`` yourself, pass ``np.c_[X, np.ones(len(X))]``.
@@ -151,6 +155,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         Number of epochs run (summed over warm-started fits and `partial_fit` calls).
     t_ : int
         Number of training samples seen by the optimizer.
+    input_bias_ : bool
+        Whether the network's input carries the constant feature (`input_bias` as resolved at fit).
     stop_reason_ : str
         Why the latest `fit` ended: "max_epochs", "early_stopping" (with `early_stopping`, or the
         training loss converged without it), "interrupted" or "stopped"; with "lbfgs" also
@@ -187,7 +193,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "scoring": [str],
-        "input_bias": ["boolean"],
+        "input_bias": ["boolean", None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "shuffle": ["boolean"],
@@ -199,7 +205,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, n_hidden=128, *, recipe="default", optimizer=None, lr=None, max_iter=None,
                  batch_size="auto", momentum=0.9, betas=(0.9, 0.999), eps=1e-8, weight_decay=None,
                  lr_schedule=None, early_stopping=False, validation_fraction=0.1, patience=None, tol=1e-4,
-                 scoring="loss", input_bias=False, class_weight=None, n_threads=None, shuffle=True,
+                 scoring="loss", input_bias=None, class_weight=None, n_threads=None, shuffle=True,
                  random_state=None, warm_start=False, verbose=False):
         self.n_hidden = n_hidden
         self.recipe = recipe
@@ -305,7 +311,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             if len(classes) < 2:
                 raise ValueError(f"a classifier needs two or more classes, but y has one class: "
                                  f"{classes.tolist()}")
-        X, index, sample_weight = _drop_zero_weights(self._with_bias(X), index, sample_weight)
+        bias = self.input_bias_ if warm else options["input_bias"]
+        X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         seed = self._seed()
         if resume is not None:
             params = resume.params
@@ -327,7 +334,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if history.stop_reason in train.DIVERGED:  # as MLPClassifier does for non-finite weights
             raise Diverged(f"ResidualMLPClassifier: {history.message}")
         if not warm:  # a new model: forget everything of the previous one
-            self.classes_ = classes
+            self.classes_, self.input_bias_ = classes, bias
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
             self.validation_scores_ = self.validation_loss_curve_ = None
         self._record(params, history, state, _n_train_rows(X.shape[0], validation_fraction))
@@ -393,7 +400,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("class_weight 'balanced' is not supported for partial_fit: one batch does not give the "
                              "class frequencies; compute them once with sklearn.utils.class_weight."
                              "compute_class_weight('balanced', classes=classes, y=y) and pass them as a dict")
-        X, index, sample_weight = _drop_zero_weights(self._with_bias(X), index, sample_weight)
+        bias = options["input_bias"] if first else self.input_bias_
+        X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         fit_options = dict(self._fit_options(options, partial=True), sample_weight=sample_weight,
                            class_weight=self._class_weights(classes, index),
                            callback=self._callback(None), return_state=True)
@@ -417,7 +425,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
                                                **fit_options)
 
         if first:
-            self.classes_ = classes
+            self.classes_, self.input_bias_ = classes, bias
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
             self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
         self._record(params, history, state, X.shape[0])
@@ -614,9 +622,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
         return self._with_bias(np.asarray(X, dtype=self.params_.W1.dtype))
 
-    def _with_bias(self, X):
-        """X (N, D), or [X, 1] (N, D + 1) with `input_bias`: the network's input x."""
-        if not self.input_bias:
+    def _with_bias(self, X, bias=None):
+        """X (N, D), or [X, 1] (N, D + 1) with the input bias (`bias`, else the fitted `input_bias_`)."""
+        if not (self.input_bias_ if bias is None else bias):
             return X
         return np.concatenate([X, np.ones((X.shape[0], 1), dtype=X.dtype)], axis=1)
 
@@ -659,7 +667,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         options = self.training_options()
         if record_flow:
             raise ValueError("record_flow is not available on Dask input")
-        for name, default in (("input_bias", False), ("class_weight", None), ("scoring", "loss")):
+        for name, default in (("class_weight", None), ("scoring", "loss")):
             if getattr(self, name) != default:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not available on Dask input yet "
                                  f"(leave it at {default!r})")
@@ -687,12 +695,15 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if not (np.isfinite(pre.mean_).all() and np.isfinite(pre.var_).all()):
             raise ValueError("Input X contains infinity or a value too large for float64")
         seed = self._seed()
+        bias = self.input_bias_ if warm else options["input_bias"]
+        if bias:  # x <- [x, 1], after the pre-pass's statistics of the features themselves
+            X = X.map_blocks(_append_one, chunks=(X.chunks[0], (D + 1,)), dtype=X.dtype)
         if resume is not None:
             params = resume.params
         elif warm:
             params = self.params_
         else:
-            params = model.init_params(D, self.n_hidden, len(pre.classes), seed=seed, dtype=dtype)
+            params = model.init_params(X.shape[1], self.n_hidden, len(pre.classes), seed=seed, dtype=dtype)
         index, weights, validation, n_train = pre.y, sample_weight, None, pre.n_samples
         if self.early_stopping:
             held_out = pre.validation_mask(self.validation_fraction, seed)
@@ -715,7 +726,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if history.stop_reason in train.DIVERGED:  # as the in-memory fit
             raise Diverged(f"ResidualMLPClassifier: {history.message}")
         if not warm:
-            self.classes_ = pre.classes
+            self.classes_, self.input_bias_ = pre.classes, bias
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
             self.validation_scores_ = self.validation_loss_curve_ = None
             self.n_features_in_ = D
@@ -753,7 +764,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has {X.shape[1]} features, but ResidualMLPClassifier is expecting "
                              f"{self.n_features_in_} features as input")
         X = X.astype(self.params_.W1.dtype)
-        if getattr(self, "input_bias", False):  # a model fitted in memory with the constant feature
+        if getattr(self, "input_bias_", False):  # a model fitted with the constant feature
             X = X.map_blocks(self._with_bias, chunks=(X.chunks[0], (X.shape[1] + 1,)), dtype=X.dtype)
         if what == "predict":
             index = dask_training.predict_dask(self.params_, X)
@@ -841,3 +852,8 @@ class _Snapshot(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         theta = model.forward(self.params, X).theta
         return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
+
+
+def _append_one(block):
+    """[block, 1]: a row block of the network's input with the constant feature (input_bias) appended."""
+    return np.concatenate([block, np.ones((block.shape[0], 1), dtype=block.dtype)], axis=1)

@@ -385,7 +385,7 @@ def _convert_classifier(scope, operator, container):
     mean, scale = getattr(est, "_mean", None), getattr(est, "_scale", None)
     if mean is not None:  # the standardization a model file of `residual-mlp train` carries
         x = g.node("Div", [g.node("Sub", [x, g.const(mean)]), g.const(scale)])
-    if getattr(est, "input_bias", False):  # x <- [x, 1]: the constant feature appended last
+    if getattr(est, "input_bias_", False):  # x <- [x, 1]: the constant feature appended last
         n = g.node("Slice", [g.node("Shape", [x]), g.const(np.array([0])), g.const(np.array([1]))])
         shape = g.node("Concat", [n, g.const(np.array([1]))], axis=0)
         ones = g.node("ConstantOfShape", [shape], value=_tensor(np.ones(1, dtype=P)))

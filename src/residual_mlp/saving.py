@@ -177,6 +177,7 @@ def _from_version_1(path):
     est = ResidualMLPClassifier(**_v1_parameters(m.settings))
     est.params_ = m.params
     est.classes_ = np.asarray(m.classes)
+    est.input_bias_ = False  # format 1 had no input bias
     D = m.params.W1.shape[0]
     est.n_features_in_ = D
     est.loss_curve_ = [float(v) for v in m.results.get("loss_curve", [])]

@@ -21,7 +21,7 @@ from ..errors import InputError
 # (the advice after a divergence), which the run says.
 RESUME_SETTINGS = ("hidden", "recipe", "batch_size", "optimizer", "momentum", "weight_decay", "lr_schedule",
                    "validation_fraction", "patience", "tol", "seed", "dtype", "features", "drop", "categorical",
-                   "no_standardize", "test_size")
+                   "no_standardize", "test_size", "input_bias", "class_weight")
 
 
 def checkpointing(args, settings, frame, y_text):

@@ -8,6 +8,7 @@ existing output as it was, and with --checkpoint its last good state.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -71,6 +72,11 @@ def add_arguments(parser):
                           f"seed recipe 0)")
     net.add_argument("--lr-schedule", choices=SCHEDULES,
                      help=f"learning-rate schedule (default: {_DEFAULT['lr_schedule']}; seed recipe constant)")
+    net.add_argument("--input-bias", action=argparse.BooleanOptionalAction, default=None,
+                     help="append a constant 1 to the network's input after scaling, so its weights act as "
+                          "biases (default: on; seed recipe off)")
+    net.add_argument("--class-weight", choices=("balanced",),
+                     help="weigh classes inversely to their frequency in the loss (default: none)")
     net.add_argument("--validation-fraction", type=options.fraction, default=None, metavar="F",
                      help="hold out this fraction of the training rows and stop early on its loss (default: none)")
     net.add_argument("--patience", type=options.positive_int, default=None,
@@ -103,7 +109,8 @@ def classifier_params(args):
     """ResidualMLPClassifier parameters from the options (None: the recipe decides)."""
     params = dict(n_hidden=args.hidden, recipe=args.recipe, optimizer=args.optimizer, lr=args.lr,
                   max_iter=args.epochs, momentum=args.momentum, weight_decay=args.weight_decay,
-                  lr_schedule=args.lr_schedule, tol=args.tol, random_state=args.seed, patience=args.patience)
+                  lr_schedule=args.lr_schedule, tol=args.tol, random_state=args.seed, patience=args.patience,
+                  input_bias=args.input_bias, class_weight=args.class_weight)
     if args.batch_size is not None:
         params["batch_size"] = None if args.batch_size == "full" else args.batch_size
     if args.validation_fraction is not None:
@@ -293,7 +300,7 @@ def _commit(args, outputs, pipe, record, history):
 def _settings(args, est):
     keys = ("data", "target", "dataset", "test", "test_size", "sep", "na_values", "features", "drop",
             "categorical", "no_standardize", "hidden", "recipe", "momentum", "validation_fraction", "patience", "tol",
-            "seed", "dtype")
+            "seed", "dtype", "class_weight")
     settings = {k: getattr(args, k) for k in keys}
     if args.data is not None:
         settings["dataset"] = None  # not used: the table is --data
