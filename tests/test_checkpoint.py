@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from residual_mlp import cli, data, fit, init_params, make_pipeline, modelfile
+from residual_mlp import RECIPES, cli, data, fit, init_params, make_pipeline, modelfile
 from residual_mlp.checkpoint import FORMAT_VERSION, load_state, save_state
 from residual_mlp.errors import InputError
 from residual_mlp.model import Params
@@ -415,7 +415,8 @@ def test_resuming_a_finished_run_gives_its_model_again(tmp_path, capsys, iris_ch
     (["--optimizer", "gd"], "was written with --optimizer adam, this run has --optimizer gd"),
     (["--optimizer", "nesterov"], "was written with --optimizer adam, this run has --optimizer nesterov"),
     (["--momentum", "0.5"], "--momentum 0.9, this run has --momentum 0.5"),
-    (["--weight-decay", "0.01"], "--weight-decay 0.001, this run has --weight-decay 0.01"),
+    (["--weight-decay", "0.01"],
+     f"--weight-decay {RECIPES['default']['weight_decay']}, this run has --weight-decay 0.01"),
     (["--lr-schedule", "constant"], "--lr-schedule cosine, this run has --lr-schedule constant"),
     (["--seed", "6"], "was written with --seed 5, this run has --seed 6"),
     (["--dtype", "float32"], "was written with --dtype float64, this run has --dtype float32"),
