@@ -56,11 +56,11 @@ def main(argv=None):
     parser.add_argument("--seeds", default="10")
     parser.add_argument("--sets", default=",".join(realdata.NAMES))
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--only", help="comma-separated configuration labels to run (default: all)")
+    parser.add_argument("--only", help="semicolon-separated configuration labels to run (default: all)")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.sets.split(",")
-    candidates = {k: v for k, v in CANDIDATES.items() if not args.only or k in args.only.split(",")}
+    candidates = {k: v for k, v in CANDIDATES.items() if not args.only or k in args.only.split(";")}
     results = {c: {} for c in (*candidates, "MLPClassifier")}
     for name in names:
         X, y, _ = prepare(name, 5, None)

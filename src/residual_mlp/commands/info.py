@@ -19,11 +19,13 @@ def run(args):
     model, record = loaded.model, loaded.record
     est = classifier_of(model)
     W1, W2, W3, W4 = est.params_
-    D, M, C = W1.shape[0], W2.shape[0], W4.shape[0]
+    x, M, C = W1.shape[0], W2.shape[0], W4.shape[0]   # x: the network's input, D features (+1 with the bias)
+    bias = bool(getattr(est, "input_bias_", False))
     n_weights = sum(W.size for W in est.params_)
     print(f"model     {args.model} (format version {loaded.format_version})")
-    print(f"network   D={D} features, M={M} hidden, C={C} classes: {n_weights} weights "
-          f"(W1 {D}x{D}, W2 {M}x{D}, W3 {M}x{M}, W4 {C}x{M}), {W1.dtype}")
+    print(f"network   D={est.n_features_in_} features, M={M} hidden, C={C} classes: {n_weights} weights "
+          f"(W1 {x}x{x}, W2 {M}x{x}, W3 {M}x{M}, W4 {C}x{M}), {W1.dtype}"
+          + ("; input bias: x = [features, 1]" if bias else ""))
     print(f"classes   {', '.join(str(c) for c in est.classes_)}")
     if record.get("target"):
         print(f"target    {record['target']}")
