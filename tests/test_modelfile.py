@@ -388,7 +388,7 @@ def test_a_training_run_that_fails_leaves_the_existing_model_byte_identical(tmp_
     before = out.read_bytes()
     capsys.readouterr()
     # Fails after loading the data, when the checkpoint's settings are checked.
-    assert cli.main(common + ["--lr", "0.5", "--resume"]) == 2
+    assert cli.main(common + ["--hidden", "9", "--resume"]) == 2  # another width: refused
     assert "error: --resume" in capsys.readouterr().err
     assert out.read_bytes() == before
     # Fails in the middle of training, when the second checkpoint cannot be written.

@@ -15,6 +15,10 @@ class InputError(ValueError):
     """Bad input from the user (a file, a column, an option); the message names what and where."""
 
 
+class OutputError(InputError):
+    """An output (model, checkpoint, figure, predictions) cannot be written; the message names it."""
+
+
 class Diverged(ArithmeticError):
     """Training diverged; the message names the epoch and what to try. No output was written."""
 

@@ -337,7 +337,12 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             self.classes_, self.input_bias_ = classes, bias
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
             self.validation_scores_ = self.validation_loss_curve_ = None
-        self._record(params, history, state, _n_train_rows(X.shape[0], validation_fraction))
+        return self._finish_fit(params, history, state, _n_train_rows(X.shape[0], validation_fraction), options,
+                                patience)
+
+    def _finish_fit(self, params, history, state, n_train, options, patience):
+        """Keep what a finished `fit` produced (in memory or on Dask): weights, curves, validation scores."""
+        self._record(params, history, state, n_train)
         if self.early_stopping:
             self.validation_scores_ = (self.validation_scores_ or []) + list(history.val_accuracy)
             self.validation_loss_curve_ = (self.validation_loss_curve_ or []) + list(history.val_loss)
@@ -734,19 +739,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
                 self.feature_names_in_ = np.asarray(list(names), dtype=object)
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
-        self._record(params, history, state, n_train)
-        if self.early_stopping:
-            self.validation_scores_ = (self.validation_scores_ or []) + list(history.val_accuracy)
-            self.validation_loss_curve_ = (self.validation_loss_curve_ or []) + list(history.val_loss)
-            kept = history.best_epoch if history.stop_reason == "early_stopping" else len(history.val_loss) - 1
-            self.best_validation_score_ = float(history.val_accuracy[kept]) if history.val_accuracy else None
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
-        self.history_ = history
-        self._warn(history, options, patience)
-        return self
+        return self._finish_fit(params, history, state, n_train, options, patience)
 
     def _predict_dask(self, X, what):
         """predict / predict_proba / predict_log_proba / decision_function of Dask input, lazily."""

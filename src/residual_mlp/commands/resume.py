@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 
 # The settings that shape the trained weights: resuming under other values would not continue the same run.
 # --epochs may grow (except under the cosine schedule, which spreads over all epochs), and --lr may change
@@ -58,7 +58,7 @@ def checkpointing(args, settings, frame, y_text):
             try:
                 checkpoint.save_state(args.checkpoint, state, config)
             except OSError as e:
-                raise InputError(f"cannot write the checkpoint {args.checkpoint}: {e.strerror or e}") from None
+                raise OutputError(f"cannot write the checkpoint {args.checkpoint}: {e.strerror or e}") from None
 
     return {"callback": write, "resume": state}
 

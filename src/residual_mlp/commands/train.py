@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from .. import data, labels
-from ..errors import Diverged, InputError, Interrupted
+from ..errors import Diverged, InputError, Interrupted, OutputError
 from ..estimator import RECIPES
 from ..optim import OPTIMIZERS
 from ..train import SCHEDULES
@@ -153,6 +153,8 @@ def run(args):
     except Diverged as e:
         kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
         raise Diverged(f"{str(e).removeprefix('ResidualMLPClassifier: ')}{kept}") from None
+    except OutputError:  # a checkpoint that cannot be written: its message names it already
+        raise
     except ValueError as e:  # the estimator's own checks of the options and of the table
         raise InputError(f"{args.data or args.dataset}: {str(e).splitlines()[0]}") from None
     elapsed = time.perf_counter() - started
