@@ -145,7 +145,7 @@ def test_the_command_line_fits_the_pipeline_a_python_user_builds(mixed, capsys):
     run(capsys, "train", "--data", folder / "table.csv", "--epochs", "15", "--hidden", "16", "--quiet",
         "--out", path)
     cli_model = rm.load_model(path)
-    table = pd.read_csv(folder / "table.csv", parse_dates=["when"], float_precision="round_trip")
+    table = pd.read_csv(folder / "table.csv", parse_dates=["when"])
     y = table.pop("label").to_numpy(dtype=object)
     train, _ = sklearn_split(y)
     mine = rm.make_pipeline(n_hidden=16, max_iter=15, random_state=0).fit(table.iloc[train], y[train])

@@ -92,8 +92,8 @@ def test_a_raw_export_trains_as_is_and_equals_a_pipeline_built_by_hand(tmp_path,
     out, err = capsys.readouterr()
     assert status == 0, err
 
-    # The user's table as pandas reads it: labels as their text, numbers read exactly
-    frame = pd.read_csv(path, dtype={target: str}, keep_default_na=True, float_precision="round_trip")
+    # The user's table as pandas reads it: labels as their text (pandas 3 reads numbers correctly rounded)
+    frame = pd.read_csv(path, dtype={target: str}, keep_default_na=True)
     frame = frame[frame[target].notna()].reset_index(drop=True)
     labels = frame.pop(target).to_numpy(dtype=object)
     numeric, boolean, categorical, dates, dropped = roles_by_hand(frame)
