@@ -240,7 +240,7 @@ def infer_role(column, name, position, options):
         return "date", "year, month, day, ... as numbers"
     if kind in "iuf":
         if not asked and kind in "iu" and _counts_rows(column):
-            return "dropped", "identifier: counts the rows"
+            return "dropped", "identifier: row numbers (rises down the rows)"
         missing = n - len(values)
         scaled = "standardized" if options.standardize else "as is"
         return "numeric", scaled + (f"; {missing} missing imputed (median)" if missing else "")
