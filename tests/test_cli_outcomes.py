@@ -137,3 +137,25 @@ def test_help_shows_every_default_and_train_shows_the_next_commands(tmp_path, ca
 def test_the_command_alone_prints_its_usage():
     result = subprocess.run([sys.executable, "-m", "residual_mlp"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("usage: residual-mlp")
+
+
+def test_label_memory_grows_with_the_texts_not_rows_times_the_longest(tmp_path):
+    """A 2 MB CSV in which two rows share one 1 MB label trains in well under 1 GB."""
+    rng = np.random.default_rng(3)
+    long_label = "L" * (1 << 20)
+    n = 4000
+    labels = np.where(np.arange(n) % 2 == 0, "even", "odd").astype(object)
+    labels[[10, 20]] = long_label
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "label": labels})
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    assert 2 << 20 <= path.stat().st_size < 3 << 20
+    code = ("import resource, sys; from residual_mlp import cli; status = cli.main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code, "train", "--data", str(path), "--out",
+                             str(tmp_path / "m.skops"), "--epochs", "2", "--quiet"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    peak_kib = int(result.stdout.strip().splitlines()[-1])
+    assert peak_kib < 1 << 20, f"peak {peak_kib / 1024:.0f} MiB"  # rows x longest label would be 4000 x 4 MiB
+    classes = load_model(tmp_path / "m.skops")[-1].classes_
+    assert len(classes) == 3 and long_label in classes.tolist()
