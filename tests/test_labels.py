@@ -58,3 +58,12 @@ def test_label_texts_map_to_numeric_classes_exactly():
     with pytest.raises(ValueError, match="label 'ten' is not a number"):
         class_index(classes, np.array(["ten"]))
     assert class_index(np.array([0.5, 1.5]), np.array(["1.5", "0.5"])).tolist() == [1, 0]
+
+
+def test_a_text_that_is_no_class_but_reads_as_a_number_finds_its_class():
+    classes = np.array(["0.0", "1.0"], dtype=object)  # a float label column written as text
+    np.testing.assert_array_equal(class_index(classes, np.array(["1", "0", "1.0"], dtype=object)), [1, 0, 1])
+    exact = np.array(["01234", "1234"], dtype=object)  # a text that is a class always means that class
+    np.testing.assert_array_equal(class_index(exact, np.array(["1234", "01234"], dtype=object)), [1, 0])
+    with pytest.raises(ValueError, match="ambiguous"):
+        class_index(np.array(["5", "5.0", "x"], dtype=object), np.array(["05"], dtype=object))

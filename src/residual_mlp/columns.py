@@ -39,7 +39,7 @@ from .errors import InputError
 
 ROLES = ("numeric", "boolean", "categorical", "date", "dropped")
 # Names pandas, R and pyarrow give to an exported row index.
-_INDEX_NAME = re.compile(r"^(|Unnamed: \d+|rownames|__index_level_\d+__)$")
+_INDEX_NAME = re.compile(r"^(|Unnamed: \d+(\.\d+)?|rownames|__index_level_\d+__)$")
 _BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
 _DATE_LOOK = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _TIME_PARTS = ("hour", "minute")

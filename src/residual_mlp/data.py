@@ -28,6 +28,7 @@ import csv
 import dataclasses
 import difflib
 import io
+import itertools
 import os
 import re
 import stat
@@ -40,6 +41,8 @@ from .errors import InputError, short_reason
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer")
 
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
 NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>", "?")
 """The cells of a CSV file read as missing, in any column (the label column too): pandas' usual
 markers (its `read_csv` default list, less the rarer spellings such as ``#N/A N/A`` and ``1.#IND``)
@@ -494,9 +497,17 @@ class _Csv:
         if len(header) < 2 and not "".join(header).strip():
             raise InputError(f"{path}, line 1: the header row is empty; a CSV file starts with a header row "
                              f"naming its columns")
-        # pandas' names for empty header cells (the unnamed index column that DataFrame.to_csv writes)
+        # pandas' names for empty header cells (the unnamed index column that DataFrame.to_csv writes); one
+        # that meets a named column of the same name (a file read and written again by pandas) gets ".1", as
+        # pandas does
         self.names = [cell if cell else f"Unnamed: {j}" for j, cell in enumerate(header)]
+        for j, cell in enumerate(header):
+            k = 0
+            while not cell and self.names.count(self.names[j]) > 1:
+                k += 1
+                self.names[j] = f"Unnamed: {j}.{k}"
         _check_names(path, self.names)
+        self.decimal = _decimal_point(text, sep, reader)
         lines = max(text.count("\n") - self.header_lines, 1)
         self.bytes_per_row = len(sample) / (lines + self.header_lines)
         self.size = os.path.getsize(path)
@@ -599,6 +610,7 @@ class _Csv:
                 parse_options=pc.ParseOptions(delimiter=self.sep, newlines_in_values=True, ignore_empty_lines=True,
                                               invalid_row_handler=invalid_row),
                 convert_options=pc.ConvertOptions(column_types=types, null_values=self.na_values,
+                                                  decimal_point=self.decimal,
                                                   strings_can_be_null=True, quoted_strings_can_be_null=True,
                                                   include_columns=include))
             schema = reader.schema
@@ -700,6 +712,20 @@ def _wider(kind):
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
         return None
     return pa.string()
+
+
+def _decimal_point(text, sep, records):
+    """"," when a file not separated by commas writes its numbers with decimal commas (3,14) and never with
+    decimal points (as spreadsheets in many locales save CSV), else "."."""
+    if sep == ",":
+        return "."
+    comma = point = False
+    for record in itertools.islice(records, 200):
+        for cell in record:
+            cell = cell.strip()
+            comma = comma or bool(_DECIMAL_COMMA.match(cell))
+            point = point or bool(_DECIMAL_POINT.match(cell))
+    return "," if comma and not point else "."
 
 
 def _read_csv(path, target, sep, na_values, labels):

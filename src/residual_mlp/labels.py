@@ -3,8 +3,10 @@
 A model's classes are the sorted distinct labels of its training data (`classes_`). Labels read from
 a CSV file are texts, kept exactly as written: "01234", "1234", "5" and "5.0" are four classes. When
 the classes are texts and the labels given later are numbers (a user's `partial_fit(X, [1.5, 2.5])`
-on a model trained from a CSV file), a number stands for the one class whose text reads as that
-number, ``float(text) == number``; a number that matches no class, or several, is an error.
+on a model trained from a CSV file), or texts that are no class but read as numbers ("1" against the
+classes "0.0" and "1.0"), a number stands for the one class whose text reads as that number,
+``float(text) == number``; a number that matches no class, or several, is an error. A text that is a
+class always means that class.
 The other way round (numeric classes, from an NPZ or Parquet file, and labels read as text from a
 CSV file), a text stands for the number it reads as, exactly for integers: "10" and "10.0" are the
 class 10, and "100000000000000001" is not 100000000000000000.
@@ -19,6 +21,18 @@ def class_index(classes, y):
     y = as_classes(classes, y)
     index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)  # (N,)
     unseen = classes[index] != y
+    if np.any(unseen) and _is_text(classes):
+        # a text that is no class but reads as a number ("1" where the classes are "0.0" and "1.0"): the one
+        # class whose text reads as that number, by the rule above; a text that is a class matched exactly
+        y = y.copy()
+        for text in np.unique(y[unseen]).tolist():
+            try:
+                number = float(text)
+            except (TypeError, ValueError):
+                continue
+            y[y == text] = _number_text(classes, number)
+        index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        unseen = classes[index] != y
     if np.any(unseen):
         raise ValueError(f"y holds labels {_first(np.unique(y[unseen]))} that are not among the classes "
                          f"{_first(classes)}")

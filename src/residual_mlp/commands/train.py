@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from .. import data, labels
 from ..errors import Diverged, InputError, Interrupted, OutputError
@@ -148,7 +150,9 @@ def run(args):
     fit_params["callback"] = _watch(args, fit_params.get("callback"))
     started = time.perf_counter()
     try:
-        with signals.interrupts_as_stops():
+        with signals.interrupts_as_stops(), warnings.catch_warnings():
+            # the command reports how training ended itself (below), in its own words
+            warnings.simplefilter("ignore", ConvergenceWarning)
             pipe.fit(frame, y_text, **{f"classifier__{k}": v for k, v in fit_params.items()})
     except Diverged as e:
         kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
