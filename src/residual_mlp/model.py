@@ -183,11 +183,18 @@ def loss_and_grads(params: Params, X, y, sample_weight=None):
 
 def cross_entropy(acts: Activations, y, sample_weight=None):
     """L = sum_i w_i J_i (w_i = 1/N by default) and its gradient dL/dtheta (N, C)."""
+    N, C = acts.theta.shape
+    y = _as_labels(y, N, C, like=acts.theta)
+    weight = _normalized_weights(sample_weight, N, acts.theta.dtype, like=acts.theta)  # (N,) sums to 1
+    return weighted_cross_entropy(acts, y, weight)
+
+
+def weighted_cross_entropy(acts: Activations, y, weight):
+    """cross_entropy for checked labels y (N,) and weights (N,) that sum to 1, of theta's library and
+    device: no check, so no transfer to the host (the training loop checks once, not every step)."""
     theta = acts.theta
     xp = array_namespace(theta)
-    N, C = theta.shape
-    y = _as_labels(y, N, C, like=theta)
-    weight = _normalized_weights(sample_weight, N, theta.dtype, like=theta)  # (N,) sums to 1
+    C = theta.shape[1]
     # the one-hot Y by comparison with an arange (no fancy-index assignment): Y_ik = 1[y_i = k]
     onehot = y[:, None] == xp.arange(C, dtype=y.dtype, device=_device(theta))[None, :]  # (N, C)
     # -log y_hat_i[y_i]: the one entry of each row that Y picks (adding the zeros is exact)
