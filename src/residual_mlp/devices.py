@@ -112,3 +112,28 @@ def _cpu_device(xp, a):
             if "cpu" in str(dev).lower():
                 return dev
     return device(a)
+
+
+def take_rows(X, rows):
+    """Rows `rows` (host integer indices) of X, an array of any library, taken on X's device."""
+    xp = namespace(X)
+    return xp.take(X, xp.asarray(np.asarray(rows, dtype=np.int64), device=device(X)), axis=0)
+
+
+def like_weights(X, W):
+    """X (N, D) as an array of W's library, device and dtype (the input of a model fitted on a device)."""
+    xp = namespace(W)
+    if not (is_array(X) and namespace(X) is xp):
+        X = xp.asarray(np.asarray(to_host(X)), device=device(W))
+    if device(X) != device(W):
+        raise ValueError(f"X is on device {device(X)}, the weights on {device(W)}: move one of them")
+    return X if X.dtype == W.dtype else xp.astype(X, W.dtype)
+
+
+def labels_like(classes, index):
+    """classes[index] for class indices `index` of any library: labels of index's library and device,
+    except text labels, which only NumPy holds (as scikit-learn's own classifiers return them)."""
+    labels = np.asarray(classes)[to_host(index)]
+    if labels.dtype.kind in "OUSV" or is_host(index):
+        return labels
+    return namespace(index).asarray(labels, device=device(index))

@@ -57,7 +57,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
     dtype = state.params.W1.dtype
     shapes = [W.shape for W in state.params]
     bounds = np.cumsum([0] + [math.prod(W.shape) for W in state.params])
-    total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    total = X.shape[0] if sample_weight is None else float(devices.namespace(sample_weight).sum(sample_weight))
     monitor_options = dict(tol=tol, patience=patience, lr_schedule="constant", validated=X_val is not None,
                            metric=metric if X_val is not None else None)
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
