@@ -41,7 +41,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from residual_mlp import devices, model, train  # noqa: E402
 from residual_mlp.gradcheck import check_gradients, make_problem  # noqa: E402
-from residual_mlp.model import Params  # noqa: E402
 
 LARGEST_SIZES = [(1024, 784, 256, 10), (4096, 784, 1024, 10), (8192, 2048, 2048, 10)]  # bench_step's
 SELF_TEST_SIZES = [(64, 32, 32, 10), (128, 48, 64, 10), (256, 64, 64, 10)]
@@ -220,7 +219,7 @@ def step_times(backend, sizes, steps):
             Xd, yd = backend.asarray(X), backend.asarray(y)
             marks = []
 
-            def callback(state):
+            def callback(state, marks=marks):
                 backend.sync()
                 marks.append(time.perf_counter())
 

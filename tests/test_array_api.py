@@ -14,8 +14,8 @@ import array_api_strict
 import numpy as np
 import pytest
 import torch
-
 import torch_twin
+
 from residual_mlp import checkpoint, devices, model, train
 from residual_mlp.gradcheck import check_gradients, make_problem
 from residual_mlp.model import Params
