@@ -335,3 +335,26 @@ def test_gpu_check_self_test_on_torch_cpu():
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "gradient check" in run.stdout and "fit equality" in run.stdout and "PASS" in run.stdout
     assert "FAIL" not in run.stdout
+
+
+def test_the_readmes_gpu_lines_train_on_torch_tensors():
+    """The three lines of the README's "On a GPU", on the CPU when there is no CUDA device."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## On a GPU", 1)[1].split("\n## ", 1)[0]
+    lines = section.split("```py\n", 1)[1].split("```", 1)[0]
+    assert len(lines.strip().splitlines()) == 3 and 'device="cuda"' in lines
+    if not torch.cuda.is_available():
+        lines = lines.replace('device="cuda"', 'device="cpu"')
+    script = ("import numpy as np\nfrom sklearn.datasets import load_digits\n"
+              "from residual_mlp import ResidualMLPClassifier\n"
+              "X, y = load_digits(return_X_y=True)\nX = (X - X.mean(0)) / (X.std(0) + 1e-8)\n"
+              + lines +
+              "proba = clf.predict_proba(torch.asarray(X, device=clf.params_.W1.device))\n"
+              "assert isinstance(proba, torch.Tensor) and proba.device == clf.params_.W1.device\n"
+              "assert isinstance(clf.classes_, np.ndarray)\n"
+              "print('accuracy', float((proba.argmax(1).cpu().numpy() == y).mean()))\n")
+    env = dict(os.environ, SCIPY_ARRAY_API="1", PYTHONPATH=os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert float(run.stdout.split("accuracy")[1]) > 0.9
