@@ -179,6 +179,14 @@ FIT_CASES = {
     "gd, early stopping, weights": dict(optimizer="gd", weighted=True, validation_fraction=0.25, patience=2,
                                         seed=2),
     "lbfgs": dict(optimizer="lbfgs", weight_decay=1e-3),
+    "gd, class weights, early stopping on accuracy": dict(optimizer="gd", class_weight=[1.0, 3.0, 0.5],
+                                                          weighted=True, validation_fraction=0.25, patience=2,
+                                                          validation_metric="accuracy", seed=4),
+    "adam, batches, class weights, validation data": dict(optimizer="adam", lr=0.01, batch_size=9,
+                                                          class_weight=[2.0, 1.0, 1.0], validation=True, seed=8),
+    "lbfgs, class weights, early stopping on accuracy": dict(optimizer="lbfgs", class_weight=[1.0, 0.5, 2.0],
+                                                             validation_fraction=0.25, patience=3,
+                                                             validation_metric="accuracy", seed=6),
 }
 
 
@@ -186,10 +194,14 @@ def _fit_both(library, case, dtype=np.float64):
     params, X, y, w = problem(N=40, D=6, M=8, C=3, seed=1, dtype=dtype)
     options = dict(FIT_CASES[case])
     weighted = options.pop("weighted", False)
+    validation = options.pop("validation", False)
     options.setdefault("lr", 0.1)
-    ref = train.fit(params, X, y, epochs=10, sample_weight=w if weighted else None, **options)
     move = LIBRARIES[library]
-    got = train.fit(params, move(X), move(y), epochs=10, sample_weight=move(w) if weighted else None, **options)
+    X_val, y_val = X[::3] + 0.25, y[::-3].copy()
+    ref = train.fit(params, X, y, epochs=10, sample_weight=w if weighted else None,
+                    validation_data=(X_val, y_val) if validation else None, **options)
+    got = train.fit(params, move(X), move(y), epochs=10, sample_weight=move(w) if weighted else None,
+                    validation_data=(move(X_val), move(y_val)) if validation else None, **options)
     return ref, got
 
 
@@ -198,6 +210,7 @@ def test_ten_steps_of_fit_on_array_api_strict_are_numpys(case):
     (params, history), (params_s, history_s) = _fit_both("array_api_strict", case)
     assert history_s.stop_reason == history.stop_reason
     assert history_s.loss == history.loss and history_s.val_loss == history.val_loss
+    assert history_s.val_score == history.val_score and history_s.best_epoch == history.best_epoch
     # a weighted accuracy sums the weights of the hits: NumPy over w[hit], the standard (no boolean
     # indexing of unknown size) over where(hit, w, 0): another summation order, in the last bit only
     np.testing.assert_allclose(history_s.accuracy, history.accuracy, rtol=1e-15)
@@ -211,6 +224,7 @@ def test_ten_steps_of_fit_on_torch_follow_numpy(case):
     (params, history), (params_t, history_t) = _fit_both("torch", case)
     assert history_t.stop_reason == history.stop_reason and len(history_t) == len(history)
     np.testing.assert_allclose(history_t.loss, history.loss, rtol=1e-12)
+    np.testing.assert_allclose(history_t.val_loss, history.val_loss, rtol=1e-12)
     for name, W, W_t in zip(Params._fields, params, params_t):
         assert isinstance(W_t, torch.Tensor), name
         assert normwise(W_t, W) <= 1e-12, name
@@ -238,6 +252,55 @@ def test_a_divergent_run_on_torch_keeps_the_last_finite_weights():
     assert history.stop_reason == ref_history.stop_reason != "max_epochs"
     assert len(history) == len(ref_history)
     assert all(torch.isfinite(W).all() for W in fitted)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_loss_ten_times_the_first_epochs_stops_as_on_numpy(library):
+    params, X, y, _ = problem(N=40, D=6, M=8, C=3, seed=1)
+    ref, ref_history = train.fit(params, X, y, lr=12.0, epochs=30, seed=0)
+    assert ref_history.stop_reason == "diverged"  # the rule, not a non-finite loss
+    move = LIBRARIES[library]
+    got, history = train.fit(params, move(X), move(y), lr=12.0, epochs=30, seed=0)
+    assert history.stop_reason == "diverged" and len(history) == len(ref_history)
+    assert history.message == ref_history.message
+    for W, W_ref in zip(got, ref):
+        assert normwise(W, W_ref) <= 1e-12
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_callback_returning_true_stops_the_device_loop(library):
+    params, X, y, _ = problem(N=40, D=6, M=8, C=3, seed=1)
+    seen = []
+
+    def callback(state):
+        seen.append(state.epoch)
+        return state.epoch == 3
+
+    move = LIBRARIES[library]
+    got, history = train.fit(params, move(X), move(y), lr=0.1, epochs=10, callback=callback)
+    ref, _ = train.fit(params, X, y, lr=0.1, epochs=3)
+    assert seen == [1, 2, 3] and len(history) == 3
+    assert history.stop_reason == "stopped" and "as the callback asked" in history.message
+    for W, W_ref in zip(got, ref):
+        assert normwise(W, W_ref) <= 1e-12
+
+
+def test_a_validation_metric_callable_sees_arrays_of_the_devices_library():
+    params, X, y, _ = problem(N=40, D=6, M=8, C=3, seed=1)
+    seen = []
+
+    def metric(params, X_val, y_val, w_val):
+        seen.append((type(X_val), type(y_val), type(w_val), type(params.W1)))
+        return -float(model.cross_entropy(model.forward(params, X_val), y_val, w_val)[0])
+
+    options = dict(lr=0.1, epochs=6, validation_fraction=0.25, patience=2, seed=3, class_weight=[1.0, 2.0, 1.0])
+    _, ref_history = train.fit(params, X, y, validation_metric=metric, **options)
+    seen.clear()
+    _, history = train.fit(params, strict(X), strict(y), validation_metric=metric, **options)
+    assert {t.__module__.split(".")[0] for row in seen for t in row} == {"array_api_strict"}
+    assert history.val_score == ref_history.val_score
+    # the score is minus the class-weighted validation loss: the metric got the class weights
+    np.testing.assert_array_equal(-np.asarray(history.val_score), history.val_loss)
 
 
 def test_checkpoints_hold_host_arrays_and_resume_on_the_device(tmp_path):
@@ -280,6 +343,29 @@ def test_the_estimator_keeps_torch_tensors_on_their_device():
     assert isinstance(text_predicted, np.ndarray) and set(text_predicted) <= set(labels)
     # the same fit on NumPy: the same seed gives the same start, so the same model
     ref = ResidualMLPClassifier(n_hidden=8, max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_allclose(proba.numpy(), ref.predict_proba(X), rtol=1e-10)
+    # the default recipe's input bias: a ones column appended on the device, as on NumPy
+    assert clf.input_bias_ and ref.input_bias_ and clf.params_.W1.shape == ref.params_.W1.shape == (6, 6)
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "balanced_accuracy", "neg_log_loss"])
+def test_the_estimator_on_torch_with_class_weights_and_a_scoring(scoring):
+    import sklearn
+
+    from residual_mlp import ResidualMLPClassifier
+
+    _, X, y, _ = problem(N=80, D=5, C=3, seed=4)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    options = dict(n_hidden=8, max_iter=12, random_state=0, class_weight="balanced", early_stopping=True,
+                   validation_fraction=0.25, patience=3, scoring=scoring)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = ResidualMLPClassifier(**options).fit(on_torch(X), labels)
+        proba = clf.predict_proba(on_torch(X))
+    ref = ResidualMLPClassifier(**options).fit(X, labels)
+    assert clf.history_.stop_reason == ref.history_.stop_reason
+    assert len(clf.history_.val_score) == len(ref.history_.val_score) == len(ref.history_)
+    np.testing.assert_allclose(clf.history_.val_score, ref.history_.val_score, rtol=1e-10)
+    np.testing.assert_allclose(clf.history_.val_loss, ref.history_.val_loss, rtol=1e-12)
     np.testing.assert_allclose(proba.numpy(), ref.predict_proba(X), rtol=1e-10)
 
 
