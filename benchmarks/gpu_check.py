@@ -11,7 +11,8 @@ to the copy scikit-learn vendors. On a machine without a CUDA device it prints "
 1. gradient check: central differences in float64 on the device (every weight of every matrix) against
    model.py's closed-form gradients computed there, relative error per tensor <= 1e-7.
 2. fit equality: ten epochs of `fit` on the device against the same ten on NumPy (gd full batch, adam
-   with mini-batches and weight decay, momentum with sample weights), float64: largest normwise relative
+   with mini-batches and weight decay, momentum with sample weights, L-BFGS, class weights with early
+   stopping on the validation accuracy), float64: largest normwise relative
    difference of the weights <= 1e-12, and the loss curves within 1e-12.
 3. step time: one full-batch training step of `fit` (everything it does per epoch: step, loss,
    accuracy, gradient norm, history) at the three largest sizes of bench_step.py, in float32 and float64,
@@ -151,6 +152,8 @@ FIT_CASES = {
     "adam, batch 16, decay": dict(optimizer="adam", lr=0.01, batch_size=16, weight_decay=1e-3, seed=3),
     "momentum, weights": dict(optimizer="momentum", lr=0.05, weighted=True),
     "lbfgs": dict(optimizer="lbfgs", weight_decay=1e-3),
+    "gd, class w., early stop": dict(optimizer="gd", lr=0.1, class_weight=[1.0, 2.0, 0.5, 1.0],
+                                     validation_fraction=0.25, patience=3, validation_metric="accuracy", seed=2),
 }
 
 
@@ -170,7 +173,7 @@ def fit_equality(backend):
         loss_error = max(abs(a - b) / abs(b) for a, b in zip(history.loss, ref_history.loss))
         passed = (weights_error <= FIT_TOL and loss_error <= FIT_TOL and len(history) == len(ref_history)
                   and type(got.W1) is type(backend.asarray(X)))
-        print(f"   {name:24} weights {weights_error:.1e}  loss {loss_error:.1e}   {'PASS' if passed else 'FAIL'}")
+        print(f"   {name:26} weights {weights_error:.1e}  loss {loss_error:.1e}   {'PASS' if passed else 'FAIL'}")
         ok &= passed
     return ok
 
