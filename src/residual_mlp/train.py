@@ -93,7 +93,9 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     params : Params
         Initial weights (see `init_params`); never modified. Their dtype is the training dtype.
     X : array (N, D)
-        Features, one sample per row.
+        Features, one sample per row: NumPy, or an array of any array API library (torch, CuPy,
+        array-api-strict), which `fit` trains on where it lives (the weights, y and the sample and class
+        weights are moved there; the result is of that library and device).
     y : array (N,)
         Integer class indices in [0, C).
     lr : float
@@ -138,7 +140,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         validation loss (and a validation metric that takes weights) weighs its rows by it too.
     validation_metric : None, "accuracy" or callable(params, X_val, y_val, w_val) -> float
         What early stopping (and reduce-on-plateau) watches on the validation set: None, the
-        validation loss; otherwise a score, higher is better, recorded in ``history.val_score``.
+        validation loss; otherwise a score, higher is better, recorded in ``history.val_score``. A
+        callable gets arrays of X's library and device.
     n_threads : int or None
         BLAS threads for this call. None: `threads.blas_threads` chooses by the size of the
         products (one thread for small ones), unless an ``*_NUM_THREADS`` variable is set.
@@ -183,7 +186,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     matrices: 2 P for the weights and the weights before the latest step (to undo a non-finite one),
     1 P of gradients (shared by all batch shapes), the optimizer's slots (momentum 1 P, Adam 2 P),
     and with `patience` 1 P of best weights: 3 P for "gd", 4 P momentum, 5 P Adam, plus 1 P with
-    early stopping. The result is handed over without a further copy.
+    early stopping. The result is handed over without a further copy. X of another array library
+    (torch, CuPy, ... on a device; see `devices.py`) is not checked: the device's memory is not the host's.
 
     Raises
     ------
