@@ -30,6 +30,7 @@ import os
 import numpy as np
 
 from . import optim
+from .devices import dtype_name, to_host
 from .errors import InputError
 from .model import Params
 from .modelfile import Damaged, check_params, read_archive, write_archive
@@ -68,7 +69,7 @@ def save_state(path, state: TrainState, config: dict | None = None):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "dims": {"D": D, "M": M, "C": C},
-        "dtype": str(state.params.W1.dtype),
+        "dtype": dtype_name(state.params.W1.dtype),
         "state": scalars,
         "opt_state": {"scalars": opt_scalars, "slots": slots},
         "history": state.history.as_dict(),
@@ -224,7 +225,8 @@ def _mapping(meta, key):
 
 
 def _flatten(prefix, params: Params):
-    return {f"{prefix}.{k}": W for k, W in zip(Params._fields, params)}
+    # host arrays: weights trained on a device are copied back (devices.to_device loads them there again)
+    return {f"{prefix}.{k}": to_host(W) for k, W in zip(Params._fields, params)}
 
 
 def _plain(value, what):

@@ -11,6 +11,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -19,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import labels, model, train
+from . import devices, labels, model, train
 from .errors import Diverged
 from .optim import OPTIMIZERS
 
@@ -301,7 +302,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         self._check_betas()
         options = self.training_options()
         warm = self.warm_start and hasattr(self, "params_")
-        X, y = validate_data(self, X, y, dtype=_FLOATS, reset=not warm, y_numeric=False, multi_output=False)
+        X, y = validate_data(self, X, y, dtype=_floats(X), reset=not warm, y_numeric=False, multi_output=False)
+        y, sample_weight = devices.to_host(y), devices.to_host(sample_weight)  # class labels on the host
         if warm:
             index = labels.class_index(self.classes_, y)
             classes = self.classes_
@@ -389,7 +391,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "params_")
         if first and classes is None:
             raise ValueError("classes must be given on the first call to partial_fit")
-        X, y = validate_data(self, X, y, dtype=_FLOATS, reset=first, y_numeric=False, multi_output=False)
+        X, y = validate_data(self, X, y, dtype=_floats(X), reset=first, y_numeric=False, multi_output=False)
+        y, sample_weight = devices.to_host(y), devices.to_host(sample_weight)  # class labels on the host
         if classes is not None:
             classes = np.unique(np.asarray(classes))
             if first and len(classes) < 2:
@@ -458,6 +461,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         if _is_dask(X):
             return self._predict_dask(X, "decision_function")
+        self._check_namespace(X, "decision_function")
         theta = self._forward(X).theta  # (N, C)
         if theta.shape[1] == 2:
             return theta[:, 1] - theta[:, 0]
@@ -478,7 +482,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         if _is_dask(X):
             return self._predict_dask(X, "predict")
+        self._check_namespace(X, "predict")
         X = self._checked_input(X)
+        if not devices.is_host(X):  # as scikit-learn's classifiers: labels of X's library (text on the host)
+            return devices.labels_like(self.classes_, model.predict(self.params_, X))
         return self.classes_[model.predict(self.params_, X)]
 
     def predict_proba(self, X):
@@ -495,6 +502,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         if _is_dask(X):
             return self._predict_dask(X, "predict_proba")
+        self._check_namespace(X, "predict_proba")
         X = self._checked_input(X)
         return model.predict_proba(self.params_, X)
 
@@ -512,6 +520,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         if _is_dask(X):
             return self._predict_dask(X, "predict_log_proba")
+        self._check_namespace(X, "predict_log_proba")
         return self._forward(X).log_y_hat
 
     def score(self, X, y, sample_weight=None):
@@ -530,6 +539,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.metrics import accuracy_score
 
         check_is_fitted(self, "params_")
+        if not (devices.is_host(X) and devices.is_host(self.params_.W1)):  # arrays on a device
+            y_true = labels.as_classes(self.classes_, devices.to_host(y))
+            return float(accuracy_score(y_true, devices.to_host(self.predict(X)),
+                                        sample_weight=devices.to_host(sample_weight)))
         y = labels.as_classes(self.classes_, y)
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
@@ -624,13 +637,18 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _checked_input(self, X):
         check_is_fitted(self, "params_")
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=_floats(X), reset=False)
+        if not devices.is_host(self.params_.W1):  # fitted on a device: X goes there too
+            return self._with_bias(devices.like_weights(X, self.params_.W1))
         return self._with_bias(np.asarray(X, dtype=self.params_.W1.dtype))
 
     def _with_bias(self, X, bias=None):
         """X (N, D), or [X, 1] (N, D + 1) with the input bias (`bias`, else the fitted `input_bias_`)."""
         if not (self.input_bias_ if bias is None else bias):
             return X
+        if not devices.is_host(X):  # an array of another library: the ones column made on its device
+            xp = devices.namespace(X)
+            return xp.concat([X, xp.ones((X.shape[0], 1), dtype=X.dtype, device=devices.device(X))], axis=1)
         return np.concatenate([X, np.ones((X.shape[0], 1), dtype=X.dtype)], axis=1)
 
     def _class_weights(self, classes, index):
@@ -655,8 +673,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.metrics import get_scorer
 
         scorer = get_scorer(self.scoring)
-        return lambda params, X_val, y_val, w_val: scorer(_Snapshot(params, classes), X_val, classes[y_val],
-                                                          sample_weight=w_val)
+        return lambda params, X_val, y_val, w_val: scorer(_Snapshot(params, classes), X_val,
+                                                          classes[devices.to_host(y_val)],
+                                                          sample_weight=devices.to_host(w_val))
 
     def _forward(self, X):
         X = self._checked_input(X)
@@ -769,6 +788,28 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         theta = dask_training.forward_dask(self.params_, X, "theta")  # (N, C)
         return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True  # scikit-learn's array API dispatch: torch, CuPy, ... stay on their device
+        return tags
+
+    def _check_namespace(self, X, method):
+        """With array API dispatch on, X must be of the library and on the device of the fitted weights
+        (scikit-learn's rule; its message). Move one of them: ``devices.to_device(est.params_, X)``."""
+        if not get_config()["array_api_dispatch"]:
+            return
+        check_is_fitted(self, "params_")
+        W1 = self.params_.W1
+        X_host = not devices.is_array(X) or devices.is_host(X)
+        if X_host and devices.is_host(W1):
+            return
+        if not X_host and devices.namespace(X) is devices.namespace(W1) and devices.device(X) == devices.device(W1):
+            return
+        fitted = f"{devices.namespace(W1).__name__} on {devices.device(W1)}"
+        given = "NumPy or array-like" if X_host else f"{devices.namespace(X).__name__} on {devices.device(X)}"
+        raise ValueError(f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and the same "
+                         f"device as those passed to fit(): fit used {fitted}, {method} got {given}")
+
     def __getstate__(self):
         # The weights as a plain tuple of arrays, so that a model file holds no class of this package
         # but the estimator itself; the optimizer state is kept for pickling, dropped by save_model.
@@ -797,6 +838,7 @@ def _drop_zero_weights(X, index, sample_weight):
     """Rows of weight 0 count for nothing: they are removed, so they take no place in a mini-batch."""
     if sample_weight is None:
         return X, index, None
+    sample_weight = devices.to_host(sample_weight)  # of any array library
     w = np.asarray(sample_weight, dtype=np.float64)
     if w.shape != (X.shape[0],):
         raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
@@ -808,9 +850,11 @@ def _drop_zero_weights(X, index, sample_weight):
     total = w[keep].sum()
     if not math.isfinite(total):
         raise ValueError("sample_weight sums to more than float64 holds; scale the weights down")
-    w = w.astype(X.dtype)
+    w = w.astype(devices.numpy_dtype(X.dtype))  # X.dtype may be of another library
     if keep.all():
         return X, index, w
+    if not devices.is_host(X):  # an array on a device: the kept rows are taken there
+        return devices.take_rows(X, np.flatnonzero(keep)), index[keep], w[keep]
     return X[keep], index[keep], w[keep]
 
 
@@ -823,7 +867,9 @@ def _n_train_rows(n_rows, validation_fraction):
 
 class _Snapshot(ClassifierMixin, BaseEstimator):
     """The network at one epoch, for a scikit-learn scorer during early stopping (inputs as the network sees
-    them: standardized, with the bias column when there is one). Never saved."""
+    them: standardized, with the bias column when there is one). Never saved. Its outputs are NumPy arrays
+    whatever the library of the weights (one copy of the validation set's predictions per epoch off a
+    device), so every scikit-learn scorer takes them."""
 
     def __init__(self, params=None, classes=None):
         self.params = params
@@ -837,16 +883,24 @@ class _Snapshot(ClassifierMixin, BaseEstimator):
         return self.classes
 
     def predict_proba(self, X):
-        return model.predict_proba(self.params, X)
+        return devices.to_host(model.predict_proba(self.params, X))
 
     def predict(self, X):
-        return self.classes[model.predict(self.params, X)]
+        return self.classes[devices.to_host(model.predict(self.params, X))]
 
     def decision_function(self, X):
-        theta = model.forward(self.params, X).theta
+        theta = devices.to_host(model.forward(self.params, X).theta)
         return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
 
 
 def _append_one(block):
     """[block, 1]: a row block of the network's input with the constant feature (input_bias) appended."""
     return np.concatenate([block, np.ones((block.shape[0], 1), dtype=block.dtype)], axis=1)
+
+
+def _floats(X):
+    """The float dtypes validate_data may keep: NumPy's, or with array API dispatch those of X's library."""
+    if get_config()["array_api_dispatch"] and devices.is_array(X) and not devices.is_host(X):
+        xp = devices.namespace(X)
+        return (xp.float64, xp.float32)
+    return _FLOATS

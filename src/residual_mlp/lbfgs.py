@@ -9,6 +9,10 @@ with L and dW1..dW4 from `model.forward`, `model.cross_entropy` and `model.backw
 one L-BFGS-B iteration is one epoch of the history. scipy iterates in float64; each evaluation casts
 the iterate to the training dtype first, so float32 weights are trained (and returned) in float32.
 
+On a device (torch, CuPy, ... arrays; see `devices.py`): scipy works on the host, so every evaluation
+copies one flat vector of all the weights to the device and one flat gradient vector back (2 P
+numbers, P = the number of weights), plus a few scalars; forward and backward run on the device.
+
 History rows mean what they mean for full-batch gradient descent: `loss`, `accuracy` and
 `grad_norm` are measured at the weights entering iteration k, `val_*` and `flow` at the weights
 leaving it. `lr` is recorded as nan: L-BFGS-B picks its own step length by a line search, and the
@@ -28,7 +32,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from . import model
+from . import devices, model
 from .model import Params
 from .monitor import drop_unfinished_row, monitor, n_correct, validation_row
 
@@ -52,18 +56,28 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
     X_val = None if validation is None else validation[0]
     dtype = state.params.W1.dtype
     shapes = [W.shape for W in state.params]
-    bounds = np.cumsum([0] + [W.size for W in state.params])
-    total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    bounds = np.cumsum([0] + [math.prod(W.shape) for W in state.params])
+    total = X.shape[0] if sample_weight is None else float(devices.namespace(sample_weight).sum(sample_weight))
     monitor_options = dict(tol=tol, patience=patience, lr_schedule="constant", validated=X_val is not None,
                            metric=metric if X_val is not None else None)
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
 
+    host = isinstance(state.params.W1, np.ndarray)
+    if not host:  # weights on a device: one flat vector goes there, and one comes back, per evaluation
+        xp, dev = devices.namespace(X), devices.device(X)
+        host_dtype = devices.numpy_dtype(dtype)
+
     def unflatten(vector):
+        if not host:
+            flat = xp.asarray(vector.astype(host_dtype), device=dev)  # (P,) on the device
+            return Params(*(xp.reshape(flat[a:b], shape) for a, b, shape in zip(bounds[:-1], bounds[1:], shapes)))
         return Params(*(vector[a:b].reshape(shape).astype(dtype)
                         for a, b, shape in zip(bounds[:-1], bounds[1:], shapes)))
 
     def evaluate(vector):
         """(f, df as float64 (P,), statistics of the data loss) at the weights `vector` (P,)."""
+        if not host:
+            return evaluate_xp(vector)
         params = unflatten(vector)
         acts = model.forward(params, X)
         loss, dtheta = model.cross_entropy(acts, y, sample_weight)
@@ -80,6 +94,24 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         df = np.concatenate([dW.ravel() for dW in grads]).astype(np.float64, copy=False)  # (P,)
         return float(loss) + penalty, df, stats
 
+    def evaluate_xp(vector):
+        """evaluate() on the device: the flat gradient comes to the host as one vector."""
+        params = unflatten(vector)
+        acts = model.forward(params, X)
+        loss, dtheta = model.cross_entropy(acts, y, sample_weight)
+        grads = model.backward(params, acts, dtheta)
+        penalty = 0.0
+        if weight_decay:
+            grads = Params(*(dW + W * weight_decay for W, dW in zip(params, grads)))
+            penalty = 0.5 * weight_decay * float(sum(float(xp.sum(W * W)) for W in params))
+        flat = xp.concat([xp.reshape(dW, (-1,)) for dW in grads])            # (P,) on the device
+        df = devices.to_host(flat).astype(np.float64, copy=False)            # (P,) on the host
+        norm = math.sqrt(float(np.dot(df, df)))
+        if not (math.isfinite(float(loss)) and math.isfinite(norm)):
+            raise _NonFinite
+        stats = (float(loss), n_correct(acts.theta, y, sample_weight) / total, norm)
+        return float(loss) + penalty, df, stats
+
     last = {}  # the latest evaluation: scipy's accepted iterate is almost always the latest trial
 
     def objective(vector):
@@ -92,7 +124,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
             objective(vector)
         return last["stats"]
 
-    x0 = np.concatenate([W.ravel() for W in state.params]).astype(np.float64, copy=False)
+    x0 = np.concatenate([devices.to_host(W).ravel() for W in state.params]).astype(np.float64, copy=False)
     entering = {}
 
     def on_iteration(xk):
@@ -104,7 +136,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         row_flow = None
         if record_flow:
             from .flow import flow_stats
-            row_flow = flow_stats(params, X, y, sample_weight)
+            row_flow = flow_stats(*(devices.to_host(a) for a in (params, X, y, sample_weight)))
         # The row is complete: commit it and the weights together.
         history.loss.append(loss)
         history.accuracy.append(accuracy)

@@ -27,12 +27,24 @@ V = U @ W.T, and each sum over samples of outer products sum_i a_i b_i^T becomes
 
 Shape letters, used in every shape comment of the package:
     N samples, D features, M hidden width, C classes.
+
+Array libraries. Everything below is written against the Python array API standard (the namespace
+`xp` of the inputs, found by array-api-compat), so NumPy, CuPy, PyTorch (CPU or CUDA) and
+array-api-strict arrays run the same lines and keep their dtype and device. For NumPy the results
+are bit-identical to the NumPy-only form of the same lines; `workspace.py` computes them faster for
+`fit`, in reused NumPy buffers.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
+
+try:  # the package itself; scikit-learn vendors a copy (a GPU machine may have no package index)
+    import array_api_compat
+except ImportError:  # pragma: no cover
+    from sklearn.externals import array_api_compat
+array_namespace = array_api_compat.array_namespace
 
 
 class Params(NamedTuple):
@@ -65,7 +77,7 @@ class Activations(NamedTuple):
         return tuple.__getitem__(self, key)
 
 
-def init_params(n_features, n_hidden, n_classes, *, seed=None, dtype=np.float64) -> Params:
+def init_params(n_features, n_hidden, n_classes, *, seed=None, dtype=np.float64, like=None) -> Params:
     """Random weights: He-normal, with the two residual branches and the output layer scaled down.
 
     W2 ~ N(0, 2/D) is He initialisation for the ReLU that reads t. The residual branches W1 and W3
@@ -73,7 +85,9 @@ def init_params(n_features, n_hidden, n_classes, *, seed=None, dtype=np.float64)
     skip path, which keeps the activations' scale steady through both skips (the idea behind Fixup
     and zero-init residual branches, without making any gradient exactly zero). W4 ~ N(0, 0.1^2/M)
     makes the initial logits small, so the initial loss is close to ln C.
-    Reproducible: the same seed gives the same weights, in any dtype.
+    Reproducible: the same seed gives the same weights, in any dtype, on any device: they are drawn
+    by NumPy's seeded generator on the host, then, with `like` (an array of any array API library),
+    moved to its library and device. `dtype` may be a NumPy dtype or one of `like`'s library.
     """
     D, M, C = int(n_features), int(n_hidden), int(n_classes)
     if min(D, M, C) < 1:
@@ -83,22 +97,36 @@ def init_params(n_features, n_hidden, n_classes, *, seed=None, dtype=np.float64)
     W2 = rng.standard_normal((M, D)) * np.sqrt(2.0 / D)          # (M, D)
     W3 = rng.standard_normal((M, M)) * (0.5 * np.sqrt(2.0 / M))  # (M, M)
     W4 = rng.standard_normal((C, M)) * (0.1 / np.sqrt(M))        # (C, M)
-    return Params(*(W.astype(dtype) for W in (W1, W2, W3, W4)))
+    if not isinstance(dtype, np.dtype) and not (isinstance(dtype, type) and issubclass(dtype, np.generic)):
+        from .devices import numpy_dtype
+        dtype = numpy_dtype(dtype)  # torch.float32, array_api_strict.float64, ...
+    params = Params(*(W.astype(dtype) for W in (W1, W2, W3, W4)))
+    if like is not None and not isinstance(like, np.ndarray):
+        from .devices import to_device
+        return to_device(params, like)
+    return params
 
 
 def relu(u):
-    return np.maximum(u, 0)
+    xp = array_namespace(u)
+    return xp.maximum(u, _zero(xp, u))
 
 
 def log_softmax(theta):
     """log softmax(theta) per row by log-sum-exp: exact and finite for any finite logits."""
-    shifted = theta - theta.max(axis=1, keepdims=True)                # (N, C)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    xp = array_namespace(theta)
+    shifted = theta - xp.max(theta, axis=1, keepdims=True)              # (N, C)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
 
 
 def forward(params: Params, X) -> Activations:
-    """The seed's forward pass for a batch X (N, D); returns every intermediate."""
+    """The seed's forward pass for a batch X (N, D); returns every intermediate.
+
+    X and the weights are arrays of one array API library on one device (NumPy, CuPy, torch, ...);
+    every intermediate is of that library, on that device, in the weights' dtype.
+    """
     W1, W2, W3, W4 = params
+    xp = array_namespace(W1)
     x = _as_features(X, params)       # (N, D)
     z = relu(x)                       # (N, D)   z = ReLU(x)
     h = z @ W1.T                      # (N, D)   h = W1 z
@@ -109,13 +137,14 @@ def forward(params: Params, X) -> Activations:
     r = q + t                         # (N, M)   r = q + t
     theta = r @ W4.T                  # (N, C)   theta = W4 r
     log_y_hat = log_softmax(theta)    # (N, C)
-    y_hat = np.exp(log_y_hat)         # (N, C)   y_hat = softmax(theta)
+    y_hat = xp.exp(log_y_hat)         # (N, C)   y_hat = softmax(theta)
     return Activations(x, z, h, s, t, p, q, r, theta, y_hat, log_y_hat)
 
 
 def backward(params: Params, acts: Activations, dtheta) -> Params:
     """The seed's closed-form gradients, given dtheta = dL/dtheta (N, C); forward read upwards."""
     W1, W2, W3, W4 = params
+    xp = array_namespace(dtheta)
     # theta = W4 r:  dL/dW4 = sum_i dtheta_i r_i^T, and dr = W4^T dtheta
     dW4 = dtheta.T @ acts.r                    # (C, M)
     dr = dtheta @ W4                           # (N, M)
@@ -126,7 +155,8 @@ def backward(params: Params, acts: Activations, dtheta) -> Params:
     # t is used twice, by p = ReLU(t) and by r = q + t; the gradients of the two uses add:
     #   path 1 (through W3 and the ReLU): Lambda_t W3^T W4^T (y_hat - y)
     #   path 2 (the skip):                I_M     W4^T (y_hat - y)
-    dt = dp * (acts.t > 0) + dr                # (N, M)   ReLU'(0) = 0
+    # Lambda_t = 1[t > 0] as 1.0 / 0.0 (the standard has no bool * float): ReLU'(0) = 0
+    dt = dp * xp.astype(acts.t > 0, dp.dtype) + dr  # (N, M)
     # t = W2 s:  dL/dW2 = sum_i dt_i s_i^T, and ds = W2^T dt
     dW2 = dt.T @ acts.s                        # (M, D)
     ds = dt @ W2                               # (N, D)
@@ -142,6 +172,9 @@ def loss_and_grads(params: Params, X, y, sample_weight=None):
     X (N, D) features, y (N,) integer classes in [0, C). With sample_weight w (N,), the loss is
     sum_i w_i J_i / sum_i w_i (weight 1 everywhere is the seed's L). The dtype of the parameters
     is the dtype of the computation and of the results; X is read in that dtype, nothing is modified.
+    Any array API library works (NumPy, CuPy, torch, array-api-strict): X and the weights share one
+    library and device, and so do the results (L as a NumPy scalar for NumPy, else a 0-d array);
+    y and sample_weight may come from another library (they are moved to the weights' device).
     """
     acts = forward(params, X)
     loss, dtheta = cross_entropy(acts, y, sample_weight)
@@ -151,16 +184,28 @@ def loss_and_grads(params: Params, X, y, sample_weight=None):
 def cross_entropy(acts: Activations, y, sample_weight=None):
     """L = sum_i w_i J_i (w_i = 1/N by default) and its gradient dL/dtheta (N, C)."""
     N, C = acts.theta.shape
-    y = _as_labels(y, N, C)
-    weight = _normalized_weights(sample_weight, N, acts.theta.dtype)  # (N,) sums to 1
-    rows = np.arange(N)
-    loss = -(weight * acts.log_y_hat[rows, y]).sum()
+    y = _as_labels(y, N, C, like=acts.theta)
+    weight = _normalized_weights(sample_weight, N, acts.theta.dtype, like=acts.theta)  # (N,) sums to 1
+    return weighted_cross_entropy(acts, y, weight)
+
+
+def weighted_cross_entropy(acts: Activations, y, weight):
+    """cross_entropy for checked labels y (N,) and weights (N,) that sum to 1, of theta's library and
+    device: no check, so no transfer to the host (the training loop checks once, not every step)."""
+    theta = acts.theta
+    xp = array_namespace(theta)
+    C = theta.shape[1]
+    # the one-hot Y by comparison with an arange (no fancy-index assignment): Y_ik = 1[y_i = k]
+    onehot = y[:, None] == xp.arange(C, dtype=y.dtype, device=_device(theta))[None, :]  # (N, C)
+    # -log y_hat_i[y_i]: the one entry of each row that Y picks (adding the zeros is exact)
+    picked = xp.sum(xp.where(onehot, acts.log_y_hat, _zero(xp, theta)), axis=1)  # (N,)
+    loss = -xp.sum(weight * picked)
     # softmax + cross-entropy fused: dJ_i/dtheta_i = y_hat_i - y_i; the 1/N of the mean (or the
     # normalized sample weight) enters here, once, and every gradient inherits it.
-    dtheta = acts.y_hat.copy()                                         # (N, C)
-    dtheta[rows, y] -= 1
-    dtheta *= weight[:, None]
-    return acts.theta.dtype.type(loss), dtheta
+    dtheta = (acts.y_hat - xp.astype(onehot, theta.dtype)) * weight[:, None]  # (N, C)
+    if isinstance(theta, np.ndarray):
+        loss = theta.dtype.type(loss)
+    return loss, dtheta
 
 
 def predict_proba(params: Params, X):
@@ -170,7 +215,8 @@ def predict_proba(params: Params, X):
 
 def predict(params: Params, X):
     """Class indices (N,): the argmax of the logits theta; ValueError when the logits overflow."""
-    return _finite_forward(params, X).theta.argmax(axis=1)
+    theta = _finite_forward(params, X).theta
+    return array_namespace(theta).argmax(theta, axis=1)
 
 
 def _finite_forward(params, X):
@@ -178,23 +224,78 @@ def _finite_forward(params, X):
     answer (inf - inf), and an argmax over NaN would name an arbitrary class."""
     with np.errstate(over="ignore", invalid="ignore"):
         acts = forward(params, X)
-    bad = ~np.isfinite(acts.theta).all(axis=1)                         # (N,)
-    if bad.any():
-        rows = np.flatnonzero(bad)
+    xp = array_namespace(acts.theta)
+    bad = ~xp.all(xp.isfinite(acts.theta), axis=1)                    # (N,)
+    if bool(xp.any(bad)):
+        rows = np.flatnonzero(_host(bad))
         raise ValueError(f"the network's output overflows for {rows.size} row(s) (first: row {rows[0]}): "
                          f"features too large for these weights; standardize them or check their scale")
     return acts
 
 
+def _zero(xp, like):
+    """A 0-d zero of `like`'s dtype and device (broadcasts where a scalar 0 is not standard)."""
+    return xp.zeros((), dtype=like.dtype, device=_device(like))
+
+
+def _device(a):
+    return array_api_compat.device(a)
+
+
+def _host(a):
+    from .devices import to_host
+    return to_host(a)
+
+
 def _as_features(X, params):
-    dtype = params.W1.dtype
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[1] != params.W1.shape[0]:
-        raise ValueError(f"X must have shape (N, {params.W1.shape[0]}), got {X.shape}")
-    return X.astype(dtype, copy=False)
+    W1 = params.W1
+    dtype = W1.dtype
+    if isinstance(W1, np.ndarray):
+        X = np.asarray(X)
+    elif not array_api_compat.is_array_api_obj(X):
+        X = array_namespace(W1).asarray(X, device=_device(W1))
+    if X.ndim != 2 or X.shape[1] != W1.shape[0]:
+        raise ValueError(f"X must have shape (N, {W1.shape[0]}), got {tuple(X.shape)}")
+    if isinstance(X, np.ndarray):
+        return X.astype(dtype, copy=False)
+    xp = array_namespace(X, W1)  # TypeError when X and the weights come from different libraries
+    if _device(X) != _device(W1):
+        raise ValueError(f"X is on device {_device(X)}, the weights on {_device(W1)}: move one of them "
+                         f"(residual_mlp.devices.to_device)")
+    return X if X.dtype == dtype else xp.astype(X, dtype)
 
 
-def _as_labels(y, N, C):
+def _on(a, like):
+    """`a` (any library, or a list) as an array of `like`'s library, on its device."""
+    if isinstance(like, np.ndarray):
+        return np.asarray(a) if not array_api_compat.is_array_api_obj(a) else np.asarray(_host(a))
+    xp = array_namespace(like)
+    if array_api_compat.is_array_api_obj(a) and array_namespace(a) is xp and _device(a) == _device(like):
+        return a
+    host = _host(a) if array_api_compat.is_array_api_obj(a) else np.asarray(a)
+    return xp.asarray(host, device=_device(like))
+
+
+def _as_labels(y, N, C, like=None):
+    if like is None or isinstance(like, np.ndarray):
+        return _as_labels_host(_on(y, np.empty(0)), N, C)
+    y = _on(y, like)
+    xp = array_namespace(y)
+    if tuple(y.shape) != (N,):
+        raise ValueError(f"y must have shape ({N},), got {tuple(y.shape)}")
+    if not xp.isdtype(y.dtype, "integral"):
+        if xp.isdtype(y.dtype, "real floating") and bool(xp.all(y == xp.round(y))):
+            y = xp.astype(y, xp.int64)
+        else:
+            raise ValueError("y must hold integer class indices")
+    if N:
+        low, high = int(xp.min(y)), int(xp.max(y))
+        if low < 0 or high >= C:
+            raise ValueError(f"class indices must lie in [0, {C}), got [{low}, {high}]")
+    return y
+
+
+def _as_labels_host(y, N, C):
     y = np.asarray(y)
     if y.shape != (N,):
         raise ValueError(f"y must have shape ({N},), got {y.shape}")
@@ -208,9 +309,13 @@ def _as_labels(y, N, C):
     return y
 
 
-def _normalized_weights(sample_weight, N, dtype):
+def _normalized_weights(sample_weight, N, dtype, like=None):
+    if like is not None and not isinstance(like, np.ndarray):
+        return _normalized_weights_xp(sample_weight, N, dtype, like)
     if sample_weight is None:
         return np.full(N, 1.0 / N, dtype=dtype)
+    if array_api_compat.is_array_api_obj(sample_weight) and not isinstance(sample_weight, np.ndarray):
+        sample_weight = _host(sample_weight)
     w = np.asarray(sample_weight, dtype=dtype)
     if w.shape != (N,):
         raise ValueError(f"sample_weight must have shape ({N},), got {w.shape}")
@@ -218,5 +323,21 @@ def _normalized_weights(sample_weight, N, dtype):
         raise ValueError("sample_weight must be finite and non-negative")
     total = w.sum()
     if total <= 0:
+        raise ValueError("sample_weight must have a positive sum")
+    return w / total
+
+
+def _normalized_weights_xp(sample_weight, N, dtype, like):
+    xp = array_namespace(like)
+    if sample_weight is None:
+        return xp.full(N, 1.0 / N, dtype=dtype, device=_device(like))
+    w = _on(sample_weight, like)
+    w = w if w.dtype == dtype else xp.astype(w, dtype)
+    if tuple(w.shape) != (N,):
+        raise ValueError(f"sample_weight must have shape ({N},), got {tuple(w.shape)}")
+    if bool(xp.any(w < 0)) or not bool(xp.all(xp.isfinite(w))):
+        raise ValueError("sample_weight must be finite and non-negative")
+    total = xp.sum(w)
+    if not bool(total > 0):
         raise ValueError("sample_weight must have a positive sum")
     return w / total

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import model
-from .model import Params
+from .model import Params, array_namespace
+
+try:
+    from array_api_compat import device
+except ImportError:  # pragma: no cover
+    from sklearn.externals.array_api_compat import device
 
 PLATEAU_FACTOR = 0.5    # reduce-on-plateau multiplies the learning rate by this ...
 PLATEAU_PATIENCE = 5    # ... after this many epochs without improvement of the monitored loss
@@ -36,7 +41,7 @@ def monitor(state, hyper):
         history.best_epoch = state.epoch - 1
         if hyper["patience"] is not None:
             state.best_params = None  # release the old copy first: one set of best weights at a time
-            state.best_params = Params(*(W.copy() for W in state.params))
+            state.best_params = Params(*(copy(W) for W in state.params))
     if improved:
         state.monitor_bad = state.plateau_bad = 0
     else:
@@ -57,9 +62,43 @@ def monitor(state, hyper):
 
 
 def n_correct(theta, y, w):
-    """Correct predictions among the rows of theta (N, C): a count, or the sum of their weights."""
-    hit = theta.argmax(axis=1) == y
-    return float(np.count_nonzero(hit)) if w is None else float(w[hit].sum())
+    """Correct predictions among the rows of theta (N, C): a count, or the sum of their weights.
+
+    theta, y and w are arrays of one array API library (NumPy, torch, CuPy, ...) on one device."""
+    if isinstance(theta, np.ndarray):
+        hit = theta.argmax(axis=1) == y
+        return float(np.count_nonzero(hit)) if w is None else float(w[hit].sum())
+    return float(correct_xp(theta, y, w))
+
+
+def correct_xp(theta, y, w):
+    """n_correct as a 0-d array of theta's library and device (no transfer to the host)."""
+    xp = array_namespace(theta)
+    hit = xp.argmax(theta, axis=1) == y                                   # (N,)
+    if w is None:
+        return xp.sum(xp.astype(hit, theta.dtype))
+    return xp.sum(xp.where(hit, w, xp.zeros((), dtype=w.dtype, device=device(w))))
+
+
+def accuracy_of(theta, y):
+    """The fraction of rows of theta (N, C) whose argmax is y (N,), as a float."""
+    if isinstance(theta, np.ndarray):
+        return float(np.mean(theta.argmax(1) == y))
+    return float(correct_xp(theta, y, None)) / theta.shape[0]
+
+
+def copy(W):
+    """A new array equal to W, of its library and on its device."""
+    if isinstance(W, np.ndarray):
+        return W.copy()
+    return array_namespace(W).asarray(W, copy=True)
+
+
+def all_finite(params):
+    """True when every entry of every weight matrix is finite (one transfer per matrix off a device)."""
+    if all(isinstance(W, np.ndarray) for W in params):
+        return all(np.isfinite(W).all() for W in params)
+    return all(bool(array_namespace(W).all(array_namespace(W).isfinite(W))) for W in params)
 
 
 def validation_row(params, validation, metric=None):
@@ -71,7 +110,7 @@ def validation_row(params, validation, metric=None):
     X_val, y_val, w_val = validation
     acts = model.forward(params, X_val)
     loss, _ = model.cross_entropy(acts, y_val, w_val)
-    accuracy = float(np.mean(acts.theta.argmax(1) == y_val))
+    accuracy = accuracy_of(acts.theta, y_val)
     if metric is None:
         score = None
     elif metric == "accuracy":

@@ -13,16 +13,18 @@ weight decay already added (torch adds `weight_decay * W` to the gradient in the
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .model import Params
+from .model import Params, array_namespace
 
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "lbfgs")
 
 
 def init_state(optimizer, params: Params) -> dict:
-    """The optimizer's slots (Params of zeros) and its step counter."""
-    zeros = lambda: Params(*(np.zeros_like(W) for W in params))  # noqa: E731
+    """The optimizer's slots (Params of zeros, of the weights' library and device) and its step counter."""
+    zeros = lambda: Params(*(_zeros_like(W) for W in params))  # noqa: E731
     if optimizer in ("momentum", "nesterov"):
         return {"step": 0, "momentum_buffer": zeros()}
     if optimizer == "adam":
@@ -91,3 +93,42 @@ def _adam(W, dW, W_new, m, v, lr, betas, eps, step_count):
     denom += eps
     np.divide(m, denom, out=dW)
     _gd(W, dW, W_new, step_size)
+
+
+def step_xp(optimizer, params: Params, grads: Params, state: dict, *, lr, momentum=0.9, betas=(0.9, 0.999),
+            eps=1e-8) -> Params:
+    """`step` for arrays of any array API library (torch, CuPy, ...): returns the new weights as new
+    arrays and replaces the slots in `state`; nothing is written in place. The same operations in the
+    same order as `step`, so NumPy-backed arrays give the same numbers."""
+    state["step"] += 1
+    if optimizer == "gd":
+        return Params(*(W - dW * lr for W, dW in zip(params, grads)))
+    if optimizer == "momentum" or optimizer == "nesterov":
+        first = state["step"] == 1
+        buffers = Params(*(dW if first else buf * momentum + dW
+                           for dW, buf in zip(grads, state["momentum_buffer"])))
+        state["momentum_buffer"] = buffers
+        if optimizer == "nesterov":
+            return Params(*(W - (dW + buf * momentum) * lr for W, dW, buf in zip(params, grads, buffers)))
+        return Params(*(W - buf * lr for W, buf in zip(params, buffers)))
+    if optimizer == "adam":
+        b1, b2 = betas
+        step_count = state["step"]
+        m = Params(*(m * b1 + dW * (1 - b1) for m, dW in zip(state["exp_avg"], grads)))
+        v = Params(*(v * b2 + (dW * dW) * (1 - b2) for v, dW in zip(state["exp_avg_sq"], grads)))
+        state["exp_avg"], state["exp_avg_sq"] = m, v
+        step_size = lr / (1 - b1 ** step_count)
+        root = math.sqrt(1 - b2 ** step_count)
+        return Params(*(W - (m_k / (_sqrt(v_k) / root + eps)) * step_size
+                        for W, m_k, v_k in zip(params, m, v)))
+    raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+
+
+def _zeros_like(W):
+    if isinstance(W, np.ndarray):
+        return np.zeros_like(W)
+    return array_namespace(W).zeros_like(W)
+
+
+def _sqrt(a):
+    return array_namespace(a).sqrt(a)

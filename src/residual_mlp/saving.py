@@ -230,12 +230,17 @@ def _without_optimizer_state(model):
     """A shallow copy of the model whose classifier holds no optimizer state (plain data only)."""
     import copy
 
+    from .devices import is_host, to_host
+
     est = classifier_of(model)
-    if getattr(est, "_train_state", None) is None and not hasattr(est, "history_"):
+    on_device = hasattr(est, "params_") and not all(is_host(W) for W in est.params_)
+    if not on_device and getattr(est, "_train_state", None) is None and not hasattr(est, "history_"):
         return model
     est = copy.copy(est)
     for name in ("_train_state", "_state_optimizer", "history_"):
         est.__dict__.pop(name, None)
+    if on_device:  # model files hold host arrays; devices.to_device(est.params_, X) moves them back
+        est.params_ = to_host(est.params_)
     if hasattr(model, "steps"):
         model = copy.copy(model)
         model.steps = [*model.steps[:-1], (model.steps[-1][0], est)]

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import model, optim, resources, threads, workspace
+from . import devices, model, optim, resources, threads, workspace
 from .lbfgs import fit_lbfgs
 from .model import Params
 from .monitor import (  # noqa: F401  (the plateau constants: where they were before)
     PLATEAU_FACTOR,
     PLATEAU_PATIENCE,
+    all_finite,
     append_validation_row,
+    copy,
+    correct_xp,
     drop_unfinished_row,
     monitor,
     n_correct,
@@ -90,7 +93,9 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     params : Params
         Initial weights (see `init_params`); never modified. Their dtype is the training dtype.
     X : array (N, D)
-        Features, one sample per row.
+        Features, one sample per row: NumPy, or an array of any array API library (torch, CuPy,
+        array-api-strict), which `fit` trains on where it lives (the weights, y and the sample and class
+        weights are moved there; the result is of that library and device).
     y : array (N,)
         Integer class indices in [0, C).
     lr : float
@@ -135,7 +140,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         validation loss (and a validation metric that takes weights) weighs its rows by it too.
     validation_metric : None, "accuracy" or callable(params, X_val, y_val, w_val) -> float
         What early stopping (and reduce-on-plateau) watches on the validation set: None, the
-        validation loss; otherwise a score, higher is better, recorded in ``history.val_score``.
+        validation loss; otherwise a score, higher is better, recorded in ``history.val_score``. A
+        callable gets arrays of X's library and device.
     n_threads : int or None
         BLAS threads for this call. None: `threads.blas_threads` chooses by the size of the
         products (one thread for small ones), unless an ``*_NUM_THREADS`` variable is set.
@@ -180,7 +186,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     matrices: 2 P for the weights and the weights before the latest step (to undo a non-finite one),
     1 P of gradients (shared by all batch shapes), the optimizer's slots (momentum 1 P, Adam 2 P),
     and with `patience` 1 P of best weights: 3 P for "gd", 4 P momentum, 5 P Adam, plus 1 P with
-    early stopping. The result is handed over without a further copy.
+    early stopping. The result is handed over without a further copy. X of another array library
+    (torch, CuPy, ... on a device; see `devices.py`) is not checked: the device's memory is not the host's.
 
     Raises
     ------
@@ -194,7 +201,14 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     _check_options(lr, epochs, batch_size, optimizer, weight_decay, lr_schedule, patience)
     start = params if resume is None else resume.params
     given = {id(W) for W in start}  # the caller's arrays: never handed back as the result
-    _check_memory(start, X, batch_size, optimizer, validation_fraction, validation_data, patience, shuffle)
+    on_device = not devices.is_host(X)  # torch, CuPy, ... arrays: the weights move to X's device
+    if on_device:
+        if resume is None:
+            params = devices.to_device(params, X)
+        else:
+            _state_to_device(resume, X)
+    else:
+        _check_memory(start, X, batch_size, optimizer, validation_fraction, validation_data, patience, shuffle)
     if resume is not None:
         _check_resumable(resume, optimizer)
     X, y, sample_weight, (X_val, y_val), seed = _prepare_data(
@@ -202,9 +216,16 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         validation_fraction, validation_data, seed if resume is None else resume.seed)
     w_val = None
     if class_weight is not None:
-        class_weight = np.asarray(class_weight, dtype=X.dtype)
-        sample_weight = class_weight[y] if sample_weight is None else sample_weight * class_weight[y]
-        w_val = None if X_val is None else class_weight[y_val]
+        if on_device:  # the weights of the rows, taken on X's device
+            xp = devices.namespace(X)
+            class_weight = xp.asarray(devices.to_host(class_weight), dtype=X.dtype, device=devices.device(X))
+            row_weight = xp.take(class_weight, y)
+            sample_weight = row_weight if sample_weight is None else sample_weight * row_weight
+            w_val = None if X_val is None else xp.take(class_weight, y_val)
+        else:
+            class_weight = np.asarray(class_weight, dtype=X.dtype)
+            sample_weight = class_weight[y] if sample_weight is None else sample_weight * class_weight[y]
+            w_val = None if X_val is None else class_weight[y_val]
     validation = None if X_val is None else (X_val, y_val, w_val)
     if resume is None:
         # the caller's arrays, read only: the loop copies them into buffers of its own before a step
@@ -232,9 +253,10 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
             # Overflow and invalid operations show as a non-finite loss or gradient, which the loop
             # reports in the history: numpy's own warnings would only repeat it, with source lines.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, callback)
+                run = _run_xp if on_device else _run
+                run(state, X, y, sample_weight, validation, hyper, record_flow, progress, callback)
     if any(id(W) in given for W in state.params):
-        params_out = Params(*(W.copy() for W in state.params))  # no step was taken: new arrays
+        params_out = Params(*(copy(W) for W in state.params))  # no step was taken: new arrays
     else:
         params_out = Params(*state.params)  # the loop's own buffers, handed over without a copy
     if return_state:
@@ -283,6 +305,7 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
     isfinite, sqrt, vdot = math.isfinite, math.sqrt, np.vdot
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
     bar = _progress_bar(progress, state.epoch, epochs)
+    lr = base_lr
     try:
         while state.epoch < epochs:
             lr = base_lr * state.lr_scale * _schedule_factor(lr_schedule, state.epoch, epochs)
@@ -333,46 +356,148 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
                     state.params, state.previous_params = spare, None
                 _stop_non_finite(history, state.epoch + 1, lr)
                 break
-            history.loss.append(loss_sum / total)
-            history.accuracy.append(correct / total)
-            history.lr.append(lr)
-            history.grad_norm.append(norm_sum / n_steps)
-            if validation is not None:
-                append_validation_row(history, state.params, validation, hyper["metric"])
-            if record_flow:
-                from .flow import flow_stats
-                history.flow.append(flow_stats(state.params, X, y, sample_weight))
-            history.elapsed.append(time.perf_counter() - start)
-            state.epoch += 1
-            stop = monitor(state, hyper)
-            if history.loss[-1] > DIVERGENCE_FACTOR * history.loss[0]:
-                _stop_diverged(history, state.epoch, lr)
-                stop = True
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
-            if callback is not None and callback(state) is True and not stop:
-                history.stop_reason = "stopped"
-                history.message = f"stopped at epoch {state.epoch}, as the callback asked"
-                stop = True
-            if stop:
+            if _end_epoch(state, hyper, lr, (loss_sum, correct, norm_sum, n_steps, total),
+                          (X, y, sample_weight, validation), record_flow, start, bar, callback):
                 break
         else:
-            history.stop_reason = "max_epochs"
-            history.message = f"reached the maximum number of epochs ({hyper['epochs']})"
-            if stepped and not all(np.isfinite(W).all() for W in state.params):
-                state.params, state.previous_params = spare, None
-                _stop_non_finite(history, state.epoch, lr)
+            _max_epochs(state, hyper, lr, stepped, spare)
     except KeyboardInterrupt:
-        # The swap above is the only place the weights change, so state.params is a finished step.
-        drop_unfinished_row(history, state.epoch)
-        history.stop_reason = "interrupted"
-        history.message = f"interrupted after {state.epoch} epochs; kept the weights of the last step"
+        _interrupted(state)
     finally:
         if bar is not None:
             bar.close()
     if history.stop_reason == "early_stopping" and state.best_params is not None:
         state.params = state.best_params  # no copy: neither is ever written in place
+
+
+def _end_epoch(state, hyper, lr, sums, data, record_flow, start, bar, callback):
+    """After an epoch's steps, in both loops: its history row, validation, flow, early stopping and
+    the schedule (monitor.py), divergence, the progress bar and the callback; True to stop."""
+    history = state.history
+    loss_sum, correct, norm_sum, n_steps, total = sums
+    X, y, sample_weight, validation = data
+    history.loss.append(loss_sum / total)
+    history.accuracy.append(correct / total)
+    history.lr.append(lr)
+    history.grad_norm.append(norm_sum / n_steps)
+    if validation is not None:
+        append_validation_row(history, state.params, validation, hyper["metric"])
+    if record_flow:
+        from .flow import flow_stats
+        history.flow.append(flow_stats(*(devices.to_host(a) for a in (state.params, X, y, sample_weight))))
+    history.elapsed.append(time.perf_counter() - start)
+    state.epoch += 1
+    stop = monitor(state, hyper)
+    if history.loss[-1] > DIVERGENCE_FACTOR * history.loss[0]:
+        _stop_diverged(history, state.epoch, lr)
+        stop = True
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+    if callback is not None and callback(state) is True and not stop:
+        history.stop_reason = "stopped"
+        history.message = f"stopped at epoch {state.epoch}, as the callback asked"
+        stop = True
+    return stop
+
+
+def _max_epochs(state, hyper, lr, stepped, before):
+    """The loop ran all its epochs: say so, unless the last step broke the weights (then undo it)."""
+    state.history.stop_reason = "max_epochs"
+    state.history.message = f"reached the maximum number of epochs ({hyper['epochs']})"
+    if stepped and not all_finite(state.params):
+        state.params, state.previous_params = before, None
+        _stop_non_finite(state.history, state.epoch, lr)
+
+
+def _interrupted(state):
+    # The swap of weights is the only place they change, so state.params is a finished step.
+    drop_unfinished_row(state.history, state.epoch)
+    state.history.stop_reason = "interrupted"
+    state.history.message = f"interrupted after {state.epoch} epochs; kept the weights of the last step"
+
+
+def _run_xp(state, X, y, sample_weight, validation, hyper, record_flow, progress, callback):
+    """The epoch loop for arrays of any array API library on any device (torch, CuPy, ...).
+
+    The same steps as `_run`, computed by model.py's plain formulas and `optim.step_xp` (new arrays
+    every step, no buffers reused); the bookkeeping is `_run`'s own (`_end_epoch`, monitor.py). Each
+    step brings three numbers to the host (loss, squared gradient norm, correct predictions) in one
+    transfer; everything else stays on the device.
+    """
+    xp, dev = devices.namespace(X), devices.device(X)
+    history = state.history
+    N = X.shape[0]
+    B = N if hyper["batch_size"] is None else min(int(hyper["batch_size"]), N)
+    epochs, optimizer, weight_decay = hyper["epochs"], hyper["optimizer"], hyper["weight_decay"]
+    step_options = dict(momentum=hyper["momentum"], betas=hyper["betas"], eps=hyper["eps"])
+    base_lr, lr_schedule = hyper["lr"], hyper["lr_schedule"]
+    shuffled = hyper["shuffle"] and B < N
+    total = N if sample_weight is None else float(xp.sum(sample_weight))
+    stepped = state.previous_params is not None
+    start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
+    bar = _progress_bar(progress, state.epoch, epochs)
+    lr = base_lr
+    try:
+        while state.epoch < epochs:
+            lr = base_lr * state.lr_scale * _schedule_factor(lr_schedule, state.epoch, epochs)
+            order = None
+            if shuffled:  # the permutation of the NumPy loop, drawn on the host
+                order = xp.asarray(np.random.default_rng([state.seed, state.epoch]).permutation(N), device=dev)
+            loss_sum = correct = norm_sum = 0.0
+            n_steps = 0
+            finite = True
+            for i in range(0, N, B):
+                end = min(i + B, N)  # the standard leaves slices past the end unspecified
+                if order is None:
+                    xb, yb = X[i:end, ...], y[i:end]
+                    wb = None if sample_weight is None else sample_weight[i:end]
+                else:
+                    index = order[i:end]
+                    xb, yb = xp.take(X, index, axis=0), xp.take(y, index)
+                    wb = None if sample_weight is None else xp.take(sample_weight, index)
+                if wb is None:
+                    weight = xp.full(xb.shape[0], 1.0 / xb.shape[0], dtype=X.dtype, device=dev)
+                else:
+                    batch_total = xp.sum(wb)
+                    if not bool(batch_total > 0):
+                        continue  # no loss to follow, as in the NumPy loop
+                    weight = wb / batch_total
+                acts = model.forward(state.params, xb)
+                loss, dtheta = model.weighted_cross_entropy(acts, yb, weight)
+                grads = model.backward(state.params, acts, dtheta)
+                if weight_decay:
+                    grads = Params(*(dW + W * weight_decay for W, dW in zip(state.params, grads)))
+                squares = xp.stack([xp.sum(dW * dW) for dW in grads])
+                stats = devices.to_host(xp.stack([loss, xp.sum(squares), correct_xp(acts.theta, yb, wb)]))
+                loss_b, norm = float(stats[0]), math.sqrt(float(stats[1]))
+                if not (math.isfinite(loss_b) and math.isfinite(norm)):
+                    finite = False
+                    break
+                loss_sum += loss_b * (xb.shape[0] if wb is None else float(batch_total))
+                correct += float(stats[2])
+                norm_sum += norm
+                n_steps += 1
+                new = optim.step_xp(optimizer, state.params, grads, state.opt_state, lr=lr, **step_options)
+                state.params, state.previous_params = new, state.params
+                stepped = True
+            if not finite:
+                if stepped:  # the latest step broke the weights: go back to the ones before it
+                    state.params, state.previous_params = state.previous_params, None
+                _stop_non_finite(history, state.epoch + 1, lr)
+                break
+            if _end_epoch(state, hyper, lr, (loss_sum, correct, norm_sum, n_steps, total),
+                          (X, y, sample_weight, validation), record_flow, start, bar, callback):
+                break
+        else:
+            _max_epochs(state, hyper, lr, stepped, state.previous_params)
+    except KeyboardInterrupt:
+        _interrupted(state)
+    finally:
+        if bar is not None:
+            bar.close()
+    if history.stop_reason == "early_stopping" and state.best_params is not None:
+        state.params = state.best_params
 
 
 def _add_scaled(total, factor, values, scratch):
@@ -478,9 +603,11 @@ def _prepare_data(params, X, y, sample_weight, validation_fraction, validation_d
     """Cast to the training dtype, check labels, split off the validation set."""
     C = params.W4.shape[0]
     X = model._as_features(X, params)
+    if not isinstance(X, np.ndarray):
+        return _prepare_data_xp(params, X, y, sample_weight, validation_fraction, validation_data, seed)
     y = model._as_labels(y, X.shape[0], C)
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+        sample_weight = np.asarray(devices.to_host(sample_weight), dtype=X.dtype)
         with np.errstate(over="ignore", invalid="ignore"):
             model._normalized_weights(sample_weight, X.shape[0], X.dtype)  # validates
             total = sample_weight.sum()
@@ -511,3 +638,54 @@ def _prepare_data(params, X, y, sample_weight, validation_fraction, validation_d
                 raise ValueError("no training row has a positive sample_weight once the validation split "
                                  "is held out: give more rows positive weights or no validation_fraction")
     return X, y, sample_weight, (X_val, y_val), seed
+
+
+def _prepare_data_xp(params, X, y, sample_weight, validation_fraction, validation_data, seed):
+    """_prepare_data for X of another array library: y and sample_weight move to X's device; the
+    validation split is drawn on the host (the same rows as for NumPy) and taken on the device."""
+    xp, dev = devices.namespace(X), devices.device(X)
+    C = params.W4.shape[0]
+    y = model._as_labels(y, X.shape[0], C, like=X)
+    if sample_weight is not None:
+        sample_weight = model._on(sample_weight, X)
+        sample_weight = xp.astype(sample_weight, X.dtype) if sample_weight.dtype != X.dtype else sample_weight
+        model._normalized_weights(sample_weight, X.shape[0], X.dtype, like=X)  # validates
+        if not math.isfinite(float(xp.sum(sample_weight))):
+            raise ValueError(f"sample_weight sums to more than {devices.dtype_name(X.dtype)} can hold; scale the "
+                             f"weights down (only their ratios matter)")
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    X_val = y_val = None
+    if validation_data is not None:
+        X_val = model._as_features(model._on(validation_data[0], X), params)
+        y_val = model._as_labels(validation_data[1], X_val.shape[0], C, like=X)
+    elif validation_fraction:
+        if not 0 < validation_fraction < 1:
+            raise ValueError(f"validation_fraction must lie in (0, 1), got {validation_fraction!r}")
+        from sklearn.model_selection import train_test_split
+        y_host = devices.to_host(y)
+        counts = np.bincount(y_host)
+        stratify = y_host if counts[counts > 0].min() >= 2 else None
+        train, val = train_test_split(np.arange(X.shape[0]), test_size=validation_fraction,
+                                      random_state=seed % 2**32, stratify=stratify)
+        train, val = xp.asarray(np.sort(train), device=dev), xp.asarray(np.sort(val), device=dev)
+        X_val, y_val = xp.take(X, val, axis=0), xp.take(y, val)
+        X, y = xp.take(X, train, axis=0), xp.take(y, train)
+        if sample_weight is not None:
+            sample_weight = xp.take(sample_weight, train)
+            if not bool(xp.sum(sample_weight) > 0):
+                raise ValueError("no training row has a positive sample_weight once the validation split "
+                                 "is held out: give more rows positive weights or no validation_fraction")
+    return X, y, sample_weight, (X_val, y_val), seed
+
+
+def _state_to_device(state, like):
+    """Move a TrainState's weights and optimizer slots (host arrays from a checkpoint, say) to `like`'s
+    library and device, in place."""
+    for name in ("params", "best_params", "previous_params"):
+        value = getattr(state, name)
+        if value is not None:
+            setattr(state, name, devices.to_device(value, like))
+    for key, value in state.opt_state.items():
+        if isinstance(value, Params):
+            state.opt_state[key] = devices.to_device(value, like)
