@@ -243,7 +243,8 @@ def infer_role(column, name, position, options):
             return "dropped", "identifier: row numbers (rises down the rows)"
         missing = n - len(values)
         scaled = "standardized" if options.standardize else "as is"
-        return "numeric", scaled + (f"; {missing} missing imputed (median)" if missing else "")
+        return "numeric", scaled + (f"; {missing} missing imputed (median), plus a 0/1 missing-indicator column"
+                                    if missing else "")
     texts = values.astype(str)
     if texts.str.lower().isin(list(_BOOLEAN_TEXT)).all():
         return "boolean", "0/1 (true/false text)"
@@ -253,6 +254,9 @@ def infer_role(column, name, position, options):
     if not asked and distinct == n and n > 1:
         return "dropped", "identifier: a distinct text on every row"
     note = f"{distinct} categories, one-hot"
+    missing = n - len(values)
+    if missing:
+        note += f" ({missing} missing: a category of its own)"
     if distinct > options.max_categories:
         note += f" (the {options.max_categories - 1} most frequent; the rest share one column)"
     return "categorical", note
