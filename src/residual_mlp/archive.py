@@ -273,18 +273,25 @@ def _parse_meta(path, raw, fmt, version, what):
         meta = json.loads(raw.tobytes().decode())
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InputError(f"{path}: damaged {what}: its 'meta' record is not readable") from None
-    found = meta.get("format") if isinstance(meta, dict) else None
+    check_format(path, meta, fmt, version, what)
+    return meta
+
+
+def check_format(path, record, fmt, version, what):
+    """The format version of a file's top-level `record` (a dict with "format" and "format_version");
+    InputError naming the file unless it is format `fmt` at a version from 1 to `version`."""
+    found = record.get("format") if isinstance(record, dict) else None
     if found != fmt:
         if isinstance(found, str) and found in KINDS:
             raise InputError(f"{path}: this is a residual_mlp {KINDS[found]}, not a {what}")
         raise InputError(f"{path}: not a residual_mlp {what}")
-    found_version = meta.get("format_version")
+    found_version = record.get("format_version")
     if type(found_version) is not int or found_version < 1:
         raise InputError(f"{path}: damaged {what}: format version {found_version!r} is not valid")
     if found_version > version:
         raise InputError(f"{path}: {what} format version {found_version} is newer than this residual_mlp "
                          f"reads (version {version}); upgrade residual_mlp to read it")
-    return meta
+    return found_version
 
 
 def _dims(path, meta, what):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .archive import check_zip
+from .archive import check_format, check_zip
 from .atomic import write_atomic
 from .errors import InputError, short_reason
 
@@ -102,14 +102,7 @@ def read_model_file(path) -> ModelFile:
         raise InputError(f"{path}: cannot read the model file: {e.strerror or short_reason(e)}") from None
     except Exception as e:  # any failure to parse an archive that opened is damage
         raise InputError(f"{path}: damaged model file ({short_reason(e)})") from None
-    if not isinstance(content, dict) or content.get("format") != FORMAT:
-        raise InputError(f"{path}: not a residual_mlp model file")
-    version = content.get("format_version")
-    if type(version) is not int or version < 1:
-        raise InputError(f"{path}: damaged model file: format version {version!r} is not valid")
-    if version > FORMAT_VERSION:
-        raise InputError(f"{path}: model file format version {version} is newer than this residual_mlp reads "
-                         f"(version {FORMAT_VERSION}); upgrade residual_mlp to read it")
+    version = check_format(path, content, FORMAT, FORMAT_VERSION, "model file")
     record = content.get("record")
     if not isinstance(record, dict):
         raise InputError(f"{path}: damaged model file: its record is not a mapping")

@@ -9,14 +9,12 @@ works (a `make_pipeline` one or a `dask_pipeline` one).
 from __future__ import annotations
 
 import collections
-import os
-import sys
 
 from ..errors import InputError
 from ..saving import classifier_of, read_model_file
 from . import options
 from .dask_train import cluster, needs_dask
-from .predict import _output
+from .predict import _output, write_predictions
 
 WINDOW_PER_WORKER = 2
 
@@ -24,7 +22,6 @@ WINDOW_PER_WORKER = 2
 def run(args):
     needs_dask()
     import dask
-    import pandas as pd
 
     from ..dask_pipeline import _proba_part, read_frame
 
@@ -32,29 +29,19 @@ def run(args):
                                       inputs=[("--data", args.data), ("--model", args.model)])
     pipe = read_model_file(args.model).model
     classes = classifier_of(pipe).classes_
-    header = ["prediction"] + ([f"proba_{c}" for c in classes] if args.proba else [])
     frame = read_frame(args.data, sep=args.sep, na_values=args.na_values)
     with cluster(args) as client, _output(outputs, args.out) as out:
         workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
         model = client.scatter(pipe, broadcast=True)   # the model goes to each worker once
         parts = [dask.delayed(_proba_part, pure=True)(model, part) for part in frame.to_delayed()]
-        try:
-            first = True
-            for proba in _in_order(client, parts, WINDOW_PER_WORKER * workers):
-                table = pd.DataFrame({"prediction": classes[proba.argmax(axis=1)]})
-                if args.proba:
-                    table = pd.concat([table, pd.DataFrame(proba, columns=header[1:])], axis=1)
-                table.to_csv(out, header=first, index=False, lineterminator="\n")
-                first = False
-        except ValueError as e:  # the model's check of the columns, raised on a worker
-            raise InputError(f"{args.data}: {str(e).splitlines()[0]}") from None
-        except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
-        except OSError as e:
-            raise InputError(f"cannot write the predictions to {args.out or 'standard output'}: "
-                             f"{e.strerror or e}") from None
-    return 0
+
+        def probabilities():
+            try:
+                yield from _in_order(client, parts, WINDOW_PER_WORKER * workers)
+            except ValueError as e:  # the model's check of the columns, raised on a worker
+                raise InputError(f"{args.data}: {str(e).splitlines()[0]}") from None
+
+        return write_predictions(out, classes, probabilities(), args)
 
 
 def _in_order(client, parts, window):

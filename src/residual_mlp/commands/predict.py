@@ -32,7 +32,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    import pandas as pd
 
     options.check_input("--model", args.model)
     options.check_input("--data", args.data)
@@ -43,27 +42,39 @@ def run(args):
                                       inputs=[("--data", args.data), ("--model", args.model)])
     pipe = read_model_file(args.model).model
     classes = classifier_of(pipe).classes_
-    header = ["prediction"] + ([f"proba_{c}" for c in classes] if args.proba else [])
+
+    def probabilities():
+        for block in data.iter_table(args.data, sep=args.sep, na_values=args.na_values):
+            try:
+                yield pipe.predict_proba(model_input(pipe, block))  # (n, C)
+            except ValueError as e:  # InputError, or scikit-learn's check of the columns
+                raise InputError(f"{args.data}: {str(e).splitlines()[0]}") from None
+
     with _output(outputs, args.out) as out:
-        try:
-            first = True
-            for block in data.iter_table(args.data, sep=args.sep, na_values=args.na_values):
-                try:
-                    proba = pipe.predict_proba(model_input(pipe, block))  # (n, C)
-                except ValueError as e:  # InputError, or scikit-learn's check of the columns
-                    raise InputError(f"{args.data}: {str(e).splitlines()[0]}") from None
-                table = pd.DataFrame({"prediction": classes[proba.argmax(axis=1)]})
-                if args.proba:
-                    table = pd.concat([table, pd.DataFrame(proba, columns=header[1:])], axis=1)
-                table.to_csv(out, header=first, index=False, lineterminator="\n")
-                first = False
-        except BrokenPipeError:
-            # The reader of standard output has gone (`... | head`): stop quietly, as other tools do.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
-        except OSError as e:
-            raise InputError(f"cannot write the predictions to {args.out or 'standard output'}: "
-                             f"{e.strerror or e}") from None
+        return write_predictions(out, classes, probabilities(), args)
+
+
+def write_predictions(out, classes, probabilities, args):
+    """Write the CSV of predictions for consecutive blocks of class probabilities (n, C), in order: the
+    predicted label, then with --proba a column per class. 0; InputError when the output cannot be written."""
+    import pandas as pd
+
+    names = [f"proba_{c}" for c in classes]
+    try:
+        first = True
+        for proba in probabilities:
+            table = pd.DataFrame({"prediction": classes[proba.argmax(axis=1)]})
+            if args.proba:
+                table = pd.concat([table, pd.DataFrame(proba, columns=names)], axis=1)
+            table.to_csv(out, header=first, index=False, lineterminator="\n")
+            first = False
+    except BrokenPipeError:
+        # The reader of standard output has gone (`... | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as e:
+        raise InputError(f"cannot write the predictions to {args.out or 'standard output'}: "
+                         f"{e.strerror or e}") from None
     return 0
 
 
