@@ -76,7 +76,7 @@ def compare(name, dtype):
     ties = top[:, 1] - top[:, 0] <= 8 * np.finfo(np.float32).eps * top[:, 1]
     differ = label != pipe.predict(rows)
     return {"data": name, "dtype": np.dtype(dtype).name, "rows": len(label),
-            "weights": str(pipe[-1].params_.W1.dtype), "max_diff": float(np.abs(proba - expected).max()),
+            "weights": str(pipe[-1].params_[0].dtype), "max_diff": float(np.abs(proba - expected).max()),
             "differ": int(differ.sum()), "differ_outside_ties": int((differ & ~ties).sum()), "ties": int(ties.sum()),
             "bytes": len(onnx_model.SerializeToString())}
 

@@ -345,7 +345,7 @@ def test_the_estimator_keeps_torch_tensors_on_their_device():
     ref = ResidualMLPClassifier(n_hidden=8, max_iter=5, random_state=0).fit(X, y)
     np.testing.assert_allclose(proba.numpy(), ref.predict_proba(X), rtol=1e-10)
     # the default recipe's input bias: a ones column appended on the device, as on NumPy
-    assert clf.input_bias_ and ref.input_bias_ and clf.params_.W1.shape == ref.params_.W1.shape == (6, 6)
+    assert clf.input_bias_ and ref.input_bias_ and clf.params_[0].shape == ref.params_[0].shape == (6, 6)
 
 
 @pytest.mark.parametrize("scoring", ["accuracy", "balanced_accuracy", "neg_log_loss"])
@@ -362,10 +362,10 @@ def test_the_estimator_on_torch_with_class_weights_and_a_scoring(scoring):
         clf = ResidualMLPClassifier(**options).fit(on_torch(X), labels)
         proba = clf.predict_proba(on_torch(X))
     ref = ResidualMLPClassifier(**options).fit(X, labels)
-    assert clf.history_.stop_reason == ref.history_.stop_reason
-    assert len(clf.history_.val_score) == len(ref.history_.val_score) == len(ref.history_)
-    np.testing.assert_allclose(clf.history_.val_score, ref.history_.val_score, rtol=1e-10)
-    np.testing.assert_allclose(clf.history_.val_loss, ref.history_.val_loss, rtol=1e-12)
+    assert clf.history_["stop_reason"] == ref.history_["stop_reason"]
+    assert len(clf.history_["val_score"]) == len(ref.history_["val_score"]) == len(ref.history_["loss"])
+    np.testing.assert_allclose(clf.history_["val_score"], ref.history_["val_score"], rtol=1e-10)
+    np.testing.assert_allclose(clf.history_["val_loss"], ref.history_["val_loss"], rtol=1e-12)
     np.testing.assert_allclose(proba.numpy(), ref.predict_proba(X), rtol=1e-10)
 
 
@@ -435,8 +435,8 @@ def test_the_readmes_gpu_lines_train_on_torch_tensors():
               "from residual_mlp import ResidualMLPClassifier\n"
               "X, y = load_digits(return_X_y=True)\nX = (X - X.mean(0)) / (X.std(0) + 1e-8)\n"
               + lines +
-              "proba = clf.predict_proba(torch.asarray(X, device=clf.params_.W1.device))\n"
-              "assert isinstance(proba, torch.Tensor) and proba.device == clf.params_.W1.device\n"
+              "proba = clf.predict_proba(torch.asarray(X, device=clf.params_[0].device))\n"
+              "assert isinstance(proba, torch.Tensor) and proba.device == clf.params_[0].device\n"
               "assert isinstance(clf.classes_, np.ndarray)\n"
               "print('accuracy', float((proba.argmax(1).cpu().numpy() == y).mean()))\n")
     env = dict(os.environ, SCIPY_ARRAY_API="1", PYTHONPATH=os.pathsep.join(

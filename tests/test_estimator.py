@@ -107,7 +107,7 @@ def test_set_params_then_fit_uses_them(blobs):
     X, y = blobs
     est = small().set_params(n_hidden=7, max_iter=3, patience=None)
     est.fit(X, y)
-    assert est.params_.W2.shape == (7, 5)
+    assert est.params_[1].shape == (7, 5)
     assert est.n_iter_ == 3
 
 
@@ -168,7 +168,7 @@ def test_partial_fit_restarting_the_optimizer_would_differ(blobs):
     restarted = small(max_iter=1, batch_size=16, lr=0.01, patience=None, warm_start=True)
     for _ in range(3):
         restarted.fit(X, y)
-    assert np.abs(restarted.params_.W4 - whole.params_.W4).max() > 1e-6
+    assert np.abs(restarted.params_[3] - whole.params_[3]).max() > 1e-6
 
 
 def test_partial_fit_checks_classes(blobs):
@@ -219,7 +219,7 @@ def test_two_classes_softmax_and_decision_function(blobs):
     X, labels = X[keep], np.array(["no", "yes"])[y[keep]]
     est = small(max_iter=50, lr=0.02).fit(X, labels)
     proba = est.predict_proba(X)
-    assert proba.shape == (len(X), 2) and est.params_.W4.shape == (2, 16)
+    assert proba.shape == (len(X), 2) and est.params_[3].shape == (2, 16)
     decision = est.decision_function(X)
     assert decision.shape == (len(X),)
     # the log-odds of classes_[1]: sigmoid(decision) is its probability
@@ -264,7 +264,7 @@ def test_float32_training_follows_float64_closely(blobs):
 def test_integer_features_train_in_float64(blobs):
     X, y = blobs
     est = small().fit(np.round(X * 10).astype(np.int64), y)
-    assert est.params_.W1.dtype == np.float64
+    assert est.params_[0].dtype == np.float64
 
 
 # ------------------------------------------------------------------ sample weights
@@ -299,7 +299,7 @@ def test_weight_two_equals_the_row_twice(blobs, optimizer, lr):
     np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-12)
     # and the weights matter: unweighted training ends elsewhere
     plain = small(**options).fit(X, y)
-    assert np.abs(plain.params_.W4 - weighted.params_.W4).max() > 1e-4
+    assert np.abs(plain.params_[3] - weighted.params_[3]).max() > 1e-4
 
 
 def test_zero_weight_is_removing_the_row_even_in_mini_batches(blobs):
@@ -423,7 +423,7 @@ def test_save_load_round_trip(tmp_path, blobs):
     est.save(path)
     again = ResidualMLPClassifier.load(path)
     assert again.get_params() == est.get_params()
-    assert again.params_.W1.dtype == np.float32
+    assert again.params_[0].dtype == np.float32
     np.testing.assert_array_equal(again.classes_, est.classes_)
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
@@ -432,8 +432,9 @@ def test_save_load_round_trip(tmp_path, blobs):
         assert getattr(again, name) == pytest.approx(getattr(est, name)), name
     # the loader the command line uses gives the same labels
     np.testing.assert_array_equal(residual_mlp.load_model(path).predict(X), est.predict(X))
-    # a loaded estimator trains on (with a fresh optimizer state)
-    again.partial_fit(X, names[y])
+    # a loaded estimator trains on, with a fresh optimizer state and a warning saying so
+    with pytest.warns(UserWarning, match="no optimizer state.*starts afresh"):
+        again.partial_fit(X, names[y])
     assert again.n_iter_ == est.n_iter_ + 1
 
 
@@ -507,7 +508,8 @@ def test_training_a_cli_model_on_continues_from_its_weights(cli_model, tmp_path)
     X_train, _, labels_train, _ = iris_split()
     names = data.load_dataset("iris").features.columns
     encoded = pipe[0].transform(pd.DataFrame(X_train, columns=names))
-    pipe[-1].partial_fit(encoded, labels_train)
+    with pytest.warns(UserWarning, match="no optimizer state"):
+        pipe[-1].partial_fit(encoded, labels_train)
     # full-batch gd: the epoch's loss is that of the loaded weights on the training rows
     assert pipe[-1].loss_curve_[-1] == pytest.approx(record["results"]["train_loss"], rel=1e-12)
     path = tmp_path / "again.skops"

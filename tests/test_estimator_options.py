@@ -31,7 +31,7 @@ def test_the_input_bias_separates_three_classes_on_one_feature(one_feature):
     X, y = one_feature
     est = ResidualMLPClassifier(recipe="seed", input_bias=True, random_state=0).fit(X, y)
     assert est.score(X, y) == 1.0
-    assert est.n_features_in_ == 1 and est.params_.W1.shape == (2, 2)
+    assert est.n_features_in_ == 1 and est.params_[0].shape == (2, 2)
     # the documented way to call the library on such weights
     index = residual_mlp.predict(est.params_, np.c_[X, np.ones(len(X))])
     np.testing.assert_array_equal(est.classes_[index], est.predict(X))
@@ -68,7 +68,7 @@ def test_class_weights_equal_the_matching_sample_weights(unbalanced, recipe):
     for a, b in zip(balanced.params_, as_samples.params_):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     plain = ResidualMLPClassifier(**options).fit(X, y)
-    assert np.abs(plain.params_.W4 - balanced.params_.W4).max() > 1e-4
+    assert np.abs(plain.params_[3] - balanced.params_[3]).max() > 1e-4
 
 
 def test_partial_fit_takes_a_dict_of_class_weights_but_not_balanced(unbalanced):
@@ -107,13 +107,13 @@ def test_the_metric_choice_changes_which_epoch_is_restored(noisy_digits):
     options = dict(early_stopping=True, patience=5, max_iter=60, lr_schedule="constant", random_state=0)
     by_loss = ResidualMLPClassifier(scoring="loss", **options).fit(X, y)
     by_accuracy = ResidualMLPClassifier(scoring="accuracy", **options).fit(X, y)
-    assert by_loss.history_.best_epoch == int(np.argmin(by_loss.validation_loss_curve_))
-    assert by_accuracy.history_.best_epoch == int(np.argmax(by_accuracy.history_.val_score))
-    assert by_loss.history_.best_epoch != by_accuracy.history_.best_epoch
+    assert by_loss.history_["best_epoch"] == int(np.argmin(by_loss.validation_loss_curve_))
+    assert by_accuracy.history_["best_epoch"] == int(np.argmax(by_accuracy.history_["val_score"]))
+    assert by_loss.history_["best_epoch"] != by_accuracy.history_["best_epoch"]
     # any scikit-learn scorer name: recorded every epoch, higher is better
     scored = ResidualMLPClassifier(scoring="balanced_accuracy", **options).fit(X, y)
-    assert len(scored.history_.val_score) == scored.n_iter_
-    assert scored.history_.best_epoch == int(np.argmax(scored.history_.val_score))
+    assert len(scored.history_["val_score"]) == scored.n_iter_
+    assert scored.history_["best_epoch"] == int(np.argmax(scored.history_["val_score"]))
 
 
 def test_lbfgs_stops_before_its_cap_where_it_used_to_run_to_it():

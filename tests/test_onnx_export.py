@@ -82,7 +82,7 @@ def test_scaler_pipeline_on_digits(dtype):
     X, y = digits(dtype)
     pipe = fitted(make_pipeline(StandardScaler(), ResidualMLPClassifier(n_hidden=32, max_iter=30, random_state=0)),
                   X, y)
-    assert pipe[-1].params_.W1.dtype == dtype
+    assert pipe[-1].params_[0].dtype == dtype
     check_against_onnxruntime(pipe, X, dtype, what="digits, StandardScaler + M=32")
     onnx_model = onnx_export.to_onnx(pipe, X[:3])
     assert [i.name for i in onnx_model.graph.input] == ["X"]
@@ -218,7 +218,7 @@ def test_mixed_table_with_gaps_and_categories(dtype):
     X, y = penguins(dtype)
     pipe = fitted(Pipeline([("columns", table_columns(dtype)),
                             ("classifier", ResidualMLPClassifier(n_hidden=12, max_iter=40, random_state=0))]), X, y)
-    assert pipe[-1].params_.W1.dtype == dtype
+    assert pipe[-1].params_[0].dtype == dtype
     assert pipe[0].named_transformers_["numeric"][0].indicator_.features_.tolist() == [0, 2]
     both = pd.concat([X, unseen_rows(X)], ignore_index=True)
     check_against_onnxruntime(pipe, both, dtype, what="penguin-like table with gaps")

@@ -11,7 +11,10 @@ def test_python_examples_run_in_order(tmp_path, monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert len(blocks) >= 2
     namespace = {}
+    from residual_mlp.callbacks import AVAILABLE
     for block in blocks:
+        if "sklearn.callback" in block and not AVAILABLE:  # scikit-learn < 1.9: the one example it cannot run
+            continue
         block = block.replace("epochs=500", "epochs=20")  # the same call, shorter
         exec(compile(block, "README.md", "exec"), namespace)
     params = namespace["params"]

@@ -12,7 +12,7 @@ import skops.io as sio
 import residual_mlp as rm
 from residual_mlp import modelfile
 from residual_mlp.errors import InputError
-from residual_mlp.saving import FORMAT, _without_optimizer_state, read_model_file
+from residual_mlp.saving import FORMAT, _for_file, read_model_file
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def test_a_pipeline_round_trips_with_its_record(tmp_path, fitted):
     np.testing.assert_array_equal(loaded.model.predict_proba(frame), pipe.predict_proba(frame))
     assert loaded.model.predict(frame).tolist() == pipe.predict(frame).tolist()
     # the optimizer state stays out of the file, and the fitted model in memory keeps it
-    assert not hasattr(loaded.model[-1], "_train_state")
-    assert pipe[-1]._train_state is not None
+    assert not hasattr(loaded.model[-1], "_optimizer_state")
+    assert pipe[-1]._optimizer_state["optimizer"] == "adam"
 
 
 def test_a_bare_estimator_round_trips_and_load_names_the_right_loader(tmp_path, fitted):
@@ -72,7 +72,7 @@ def _write_skops(path, content):
 
 
 def test_a_file_from_a_newer_version_is_refused(tmp_path, fitted):
-    plain = _without_optimizer_state(fitted[0])
+    plain = _for_file(fitted[0], optimizer_state=False)
     _write_skops(tmp_path / "new.skops", {"format": FORMAT, "format_version": 99, "record": {}, "model": plain})
     with pytest.raises(InputError, match="format version 99 is newer"):
         rm.load_model(tmp_path / "new.skops")

@@ -35,6 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from . import callbacks
 from .errors import InputError
 
 ROLES = ("numeric", "boolean", "categorical", "date", "dropped")
@@ -45,7 +46,7 @@ _DATE_LOOK = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)
 _TIME_PARTS = ("hour", "minute")
 
 
-class TableEncoder(TransformerMixin, BaseEstimator):
+class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimator):
     """Encode a raw table (a DataFrame, or an array of numbers) column by column; see the module docstring.
 
     Parameters
@@ -95,7 +96,13 @@ class TableEncoder(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.standardize = standardize
 
+    @callbacks.with_callbacks
     def fit(self, X, y=None):
+        """Give each column of X (a table) its role and fit the encoders; one callback task (scikit-learn 1.9+)."""
+        with callbacks.LeafTask(self, X, y):
+            return self._fit(X)
+
+    def _fit(self, X):
         frame = as_frame(X)
         columns = [str(c) for c in frame.columns]
         for option in ("features", "drop", "categorical"):

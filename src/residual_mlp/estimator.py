@@ -20,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import devices, labels, model, train
+from . import callbacks, devices, labels, model, train
 from .errors import Diverged
 from .optim import OPTIMIZERS
 
@@ -37,7 +37,7 @@ RECIPES = {
 }
 
 
-class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
+class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """The seed's residual MLP classifier (two skip connections, pre-activation, softmax output).
 
     The network is ``x -> z = ReLU(x) -> s = W1 z + x -> t = W2 s -> r = W3 ReLU(t) + t ->
@@ -108,7 +108,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         None: the recipe's (True for "default", False for "seed"). True: append a constant feature 1
         to every row, after any scaling, so that x carries a 1 and W1..W4
         act as biases through the skip connections; the network and its gradients stay exactly the
-        seed's, with D + 1 inputs. `n_features_in_` stays D while `params_.W1` is (D + 1) x (D + 1):
+        seed's, with D + 1 inputs. `n_features_in_` stays D while `params_[0]` (W1) is (D + 1) x (D + 1):
         to call ``residual_mlp.predict(params_, X)`` yourself, pass ``np.c_[X, np.ones(len(X))]``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying `sample_weight` in the training loss and weighing the
@@ -137,9 +137,11 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         Number of features D.
     feature_names_in_ : ndarray of shape (D,)
         Feature names, when `fit` was given a table with string column names.
-    params_ : Params
-        The learned weights W1 (D, D), W2 (M, D), W3 (M, M), W4 (C, M), in the dtype of the training
-        features (float32 stays float32; anything else is trained in float64).
+    params_ : tuple of 4 ndarrays
+        The learned weights ``(W1, W2, W3, W4)``: W1 (D, D), W2 (M, D), W3 (M, M), W4 (C, M), in the
+        dtype of the training features (float32 stays float32; anything else is trained in float64);
+        arrays of X's library and device under array API dispatch. ``residual_mlp.Params(*params_)``
+        names them.
     loss_curve_ : list of float
         Training loss (mean cross-entropy, without the weight-decay penalty) of every epoch.
     best_loss_ : float or None
@@ -162,6 +164,20 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         Why the latest `fit` ended: "max_epochs", "early_stopping" (with `early_stopping`, or the
         training loss converged without it), "interrupted" or "stopped"; with "lbfgs" also
         "converged" and "stalled" (see `residual_mlp.fit`).
+    history_ : dict
+        The per-epoch record of the latest `fit` or `partial_fit` call (`residual_mlp.History` as a
+        dict of lists of floats: "loss", "accuracy", "val_loss", "val_accuracy", "val_score", "lr",
+        "grad_norm", "elapsed", "flow", and "stop_reason", "message", "best_epoch").
+
+    Every fitted attribute is an array, a tuple or list of arrays, or a built-in value (the optimizer's
+    state too, kept privately for `partial_fit`), so a model file needs no class of this package but the
+    estimator itself. Model files leave the optimizer's state out unless asked (`residual_mlp.save_model`).
+
+    Callbacks: with scikit-learn 1.9 or later the estimator takes `sklearn.callback` callbacks
+    (``set_callbacks(ProgressBar(), ScoringMonitor(scoring="accuracy"), ...)``): `fit` is a task whose
+    subtasks are its epochs; a callback returning True from ``on_fit_task_end`` stops training after that
+    epoch (stop_reason_ "stopped"). `residual_mlp.callbacks.GradientFlow` records the two paths of each
+    skip connection every epoch. See `residual_mlp.callbacks`.
 
     Notes
     -----
@@ -314,23 +330,26 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"a classifier needs two or more classes, but y has one class: "
                                  f"{classes.tolist()}")
         bias = self.input_bias_ if warm else options["input_bias"]
+        tasks = self._tasks(X, y, sample_weight, options["max_iter"], classes, bias)
         X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         seed = self._seed()
         if resume is not None:
             params = resume.params
         elif warm:
-            params = self.params_
+            params = model.Params(*self.params_)
         else:
             params = model.init_params(X.shape[1], self.n_hidden, len(classes), seed=seed, dtype=X.dtype)
         validation_fraction = self.validation_fraction if self.early_stopping else None
         patience = self.patience if self.patience is not None or not self.early_stopping else 10
 
+        if tasks is not None:
+            tasks.begin(params)
         params, history, state = train.fit(
             params, X, index, **self._fit_options(options), epochs=options["max_iter"],
             validation_fraction=validation_fraction, patience=patience, seed=seed,
             sample_weight=sample_weight, class_weight=self._class_weights(classes, index),
             validation_metric=self._validation_metric(classes) if self.early_stopping else None,
-            callback=self._callback(callback), resume=resume,
+            callback=self._callback(callback, tasks), resume=resume,
             record_flow=record_flow, progress=progress, return_state=True)
 
         if history.stop_reason in train.DIVERGED:  # as MLPClassifier does for non-finite weights
@@ -340,9 +359,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
             self.validation_scores_ = self.validation_loss_curve_ = None
         return self._finish_fit(params, history, state, _n_train_rows(X.shape[0], validation_fraction), options,
-                                patience)
+                                patience, tasks)
 
-    def _finish_fit(self, params, history, state, n_train, options, patience):
+    def _finish_fit(self, params, history, state, n_train, options, patience, tasks):
         """Keep what a finished `fit` produced (in memory or on Dask): weights, curves, validation scores."""
         self._record(params, history, state, n_train)
         if self.early_stopping:
@@ -355,8 +374,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
-        self.history_ = history
         self._warn(history, options, patience)
+        if tasks is not None:
+            tasks.close(self.params_)
         return self
 
     def _has_partial_fit(self):
@@ -409,6 +429,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
                              "class frequencies; compute them once with sklearn.utils.class_weight."
                              "compute_class_weight('balanced', classes=classes, y=y) and pass them as a dict")
         bias = options["input_bias"] if first else self.input_bias_
+        tasks = self._tasks(X, y, sample_weight, None, classes, bias)
         X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         fit_options = dict(self._fit_options(options, partial=True), sample_weight=sample_weight,
                            class_weight=self._class_weights(classes, index),
@@ -418,17 +439,19 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if first:
             params = model.init_params(X.shape[1], self.n_hidden, len(classes), seed=seed, dtype=X.dtype)
         else:
-            params = self.params_
-        state = None if first else getattr(self, "_train_state", None)
-        if state is None or self._state_optimizer != options["optimizer"]:
+            params = model.Params(*self.params_)
+        saved = None if first else getattr(self, "_optimizer_state", None)
+        if not first and saved is None:
+            warnings.warn("ResidualMLPClassifier: partial_fit has no optimizer state to continue (a model file saved "
+                          "without it, see residual_mlp.save_model(optimizer_state=True)): the optimizer starts "
+                          "afresh from the current weights", UserWarning, stacklevel=3)
+        if saved is None or saved["optimizer"] != options["optimizer"]:
             # A fresh run from the current (or new) weights: its epoch 0.
             params, history, state = train.fit(params, X, index, epochs=1, seed=seed, **fit_options)
         else:
             # The saved run, one epoch further; a fresh History keeps the validation record of a
             # previous fit out of the monitored loss (partial_fit has no validation set).
-            state = train.TrainState(params=params, opt_state=state.opt_state, epoch=state.epoch,
-                                     seed=state.seed, history=train.History(), lr_scale=state.lr_scale,
-                                     monitor_best=state.monitor_best, plateau_bad=state.plateau_bad)
+            state = _train_state(saved, params)
             params, history, state = train.fit(params, X, index, epochs=state.epoch + 1, resume=state,
                                                **fit_options)
 
@@ -441,6 +464,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
         if history.stop_reason in ("non_finite", "diverged", "interrupted"):
             self._warn(history, options, None)
+        if tasks is not None:
+            tasks.close(self.params_)
         return self
 
     # ---------------------------------------------------------------- prediction
@@ -485,8 +510,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         self._check_namespace(X, "predict")
         X = self._checked_input(X)
         if not devices.is_host(X):  # as scikit-learn's classifiers: labels of X's library (text on the host)
-            return devices.labels_like(self.classes_, model.predict(self.params_, X))
-        return self.classes_[model.predict(self.params_, X)]
+            return devices.labels_like(self.classes_, model.predict(model.Params(*self.params_), X))
+        return self.classes_[model.predict(model.Params(*self.params_), X)]
 
     def predict_proba(self, X):
         """Class probabilities y_hat = softmax(theta).
@@ -504,7 +529,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             return self._predict_dask(X, "predict_proba")
         self._check_namespace(X, "predict_proba")
         X = self._checked_input(X)
-        return model.predict_proba(self.params_, X)
+        return model.predict_proba(model.Params(*self.params_), X)
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the log-softmax of theta: finite for any finite logits.
@@ -539,7 +564,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.metrics import accuracy_score
 
         check_is_fitted(self, "params_")
-        if not (devices.is_host(X) and devices.is_host(self.params_.W1)):  # arrays on a device
+        if not (devices.is_host(X) and devices.is_host(self.params_[0])):  # arrays on a device
             y_true = labels.as_classes(self.classes_, devices.to_host(y))
             return float(accuracy_score(y_true, devices.to_host(self.predict(X)),
                                         sample_weight=devices.to_host(sample_weight)))
@@ -548,10 +573,11 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # -------------------------------------------------------------- model files
 
-    def save(self, path):
-        """Write this estimator as a model file (see `residual_mlp.save_model`)."""
+    def save(self, path, *, optimizer_state=False):
+        """Write this estimator as a model file (see `residual_mlp.save_model`); `optimizer_state` keeps the
+        optimizer's state in it, for `partial_fit` to continue exactly."""
         from .saving import save_model
-        save_model(self, path)
+        save_model(self, path, optimizer_state=optimizer_state)
 
     @classmethod
     def load(cls, path):
@@ -596,13 +622,14 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _record(self, params, history, state, n_train):
-        """Keep what a finished fit or partial_fit produced."""
-        self.params_ = params
-        self.loss_curve_ += list(history.loss)
+        """Keep what a finished fit or partial_fit produced, as plain data (arrays and built-in types)."""
+        self.params_ = tuple(params)
+        self.loss_curve_ += [float(v) for v in history.loss]
         self.n_iter_ += len(history.loss)
         self.t_ += len(history.loss) * n_train
         self.stop_reason_ = history.stop_reason
-        self._train_state, self._state_optimizer = state, self.training_options()["optimizer"]
+        self.history_ = _plain(history.as_dict())
+        self._optimizer_state = _saved_state(state, self.training_options()["optimizer"])
 
     def _warn(self, history, options, patience):
         if history.stop_reason == "max_epochs" and options["optimizer"] == "lbfgs":
@@ -617,15 +644,26 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         elif history.stop_reason in ("non_finite", "diverged", "interrupted", "stalled"):
             warnings.warn(f"ResidualMLPClassifier: {history.message}", ConvergenceWarning, stacklevel=3)
 
-    def _callback(self, callback):
-        """fit's callback: the caller's, after the verbose report."""
-        if not self.verbose:
+    def _callback(self, callback, tasks=None):
+        """train.fit's callback: the verbose report, the caller's `callback`, then the scikit-learn callbacks'
+        epoch tasks (`callbacks.EpochTasks`); True when either of the last two asks to stop."""
+        if not self.verbose and tasks is None:
             return callback
 
         def report_then_call(state):
-            self._report(state)
-            return None if callback is None else callback(state)
+            if self.verbose:
+                self._report(state)
+            stop = callback is not None and callback(state) is True
+            if tasks is not None:
+                stop = tasks(state) or stop
+            return stop
         return report_then_call
+
+    def _tasks(self, X, y, sample_weight, n_epochs, classes, bias):
+        """The scikit-learn callbacks' tasks of this fit (n_epochs epochs) or partial_fit (None): X, y as given."""
+        if not callbacks.AVAILABLE:
+            return None
+        return callbacks.EpochTasks(self, X, y, sample_weight, n_epochs, classes, bias)
 
     def _report(self, state):
         """fit's callback with verbose=True: one line per epoch."""
@@ -638,9 +676,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     def _checked_input(self, X):
         check_is_fitted(self, "params_")
         X = validate_data(self, X, dtype=_floats(X), reset=False)
-        if not devices.is_host(self.params_.W1):  # fitted on a device: X goes there too
-            return self._with_bias(devices.like_weights(X, self.params_.W1))
-        return self._with_bias(np.asarray(X, dtype=self.params_.W1.dtype))
+        W1 = self.params_[0]
+        if not devices.is_host(W1):  # fitted on a device: X goes there too
+            return self._with_bias(devices.like_weights(X, W1))
+        return self._with_bias(np.asarray(X, dtype=W1.dtype))
 
     def _with_bias(self, X, bias=None):
         """X (N, D), or [X, 1] (N, D + 1) with the input bias (`bias`, else the fitted `input_bias_`)."""
@@ -679,7 +718,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _forward(self, X):
         X = self._checked_input(X)
-        return model.forward(self.params_, X)
+        return model.forward(model.Params(*self.params_), X)
 
     # ------------------------------------------------------------- Dask input
 
@@ -725,7 +764,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if resume is not None:
             params = resume.params
         elif warm:
-            params = self.params_
+            params = model.Params(*self.params_)
         else:
             params = model.init_params(X.shape[1], self.n_hidden, len(pre.classes), seed=seed, dtype=dtype)
         index, weights, validation, n_train = pre.y, sample_weight, None, pre.n_samples
@@ -741,10 +780,14 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         fit_options = self._fit_options(options)
         for name in ("batch_size", "shuffle", "n_threads"):  # not options of fit_dask
             fit_options.pop(name, None)
+        # the callbacks' tasks get no data: scoring a snapshot on a Dask collection would compute it every epoch
+        tasks = self._tasks(None, None, None, options["max_iter"], self.classes_ if warm else pre.classes, bias)
+        if tasks is not None:
+            tasks.begin(params)
 
         params, history, state = dask_training.fit_dask(
             params, X, index, **fit_options, epochs=options["max_iter"], sample_weight=weights,
-            validation=validation, patience=patience, seed=seed, callback=self._callback(callback),
+            validation=validation, patience=patience, seed=seed, callback=self._callback(callback, tasks),
             resume=resume)
 
         if history.stop_reason in train.DIVERGED:  # as the in-memory fit
@@ -758,7 +801,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
                 self.feature_names_in_ = np.asarray(list(names), dtype=object)
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
-        return self._finish_fit(params, history, state, n_train, options, patience)
+        return self._finish_fit(params, history, state, n_train, options, patience, tasks)
 
     def _predict_dask(self, X, what):
         """predict / predict_proba / predict_log_proba / decision_function of Dask input, lazily."""
@@ -775,17 +818,17 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but ResidualMLPClassifier is expecting "
                              f"{self.n_features_in_} features as input")
-        X = X.astype(self.params_.W1.dtype)
+        X = X.astype(self.params_[0].dtype)
         if getattr(self, "input_bias_", False):  # a model fitted with the constant feature
             X = X.map_blocks(self._with_bias, chunks=(X.chunks[0], (X.shape[1] + 1,)), dtype=X.dtype)
         if what == "predict":
-            index = dask_training.predict_dask(self.params_, X)
+            index = dask_training.predict_dask(model.Params(*self.params_), X)
             return index.map_blocks(_classes_at, self.classes_, dtype=self.classes_.dtype)
         if what == "predict_proba":
-            return dask_training.predict_proba_dask(self.params_, X)
+            return dask_training.predict_proba_dask(model.Params(*self.params_), X)
         if what == "predict_log_proba":
-            return dask_training.forward_dask(self.params_, X, "log_y_hat")
-        theta = dask_training.forward_dask(self.params_, X, "theta")  # (N, C)
+            return dask_training.forward_dask(model.Params(*self.params_), X, "log_y_hat")
+        theta = dask_training.forward_dask(model.Params(*self.params_), X, "theta")  # (N, C)
         return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
 
     def __sklearn_tags__(self):
@@ -799,7 +842,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         if not get_config()["array_api_dispatch"]:
             return
         check_is_fitted(self, "params_")
-        W1 = self.params_.W1
+        W1 = self.params_[0]
         X_host = not devices.is_array(X) or devices.is_host(X)
         if X_host and devices.is_host(W1):
             return
@@ -810,18 +853,45 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         raise ValueError(f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and the same "
                          f"device as those passed to fit(): fit used {fitted}, {method} got {given}")
 
-    def __getstate__(self):
-        # The weights as a plain tuple of arrays, so that a model file holds no class of this package
-        # but the estimator itself; the optimizer state is kept for pickling, dropped by save_model.
-        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives the instance's own dict
-        if isinstance(state.get("params_"), model.Params):
-            state["params_"] = tuple(state["params_"])
-        return state
-
     def __setstate__(self, state):
-        if isinstance(state.get("params_"), (tuple, list)):
-            state["params_"] = model.Params(*state["params_"])
+        if "_train_state" in state:  # pickled by residual_mlp 0.2.0, whose optimizer state was a TrainState
+            old = state.pop("_train_state")
+            optimizer = state.pop("_state_optimizer", None)
+            state["_optimizer_state"] = None if old is None else _saved_state(old, optimizer)
+        if isinstance(state.get("history_"), train.History):
+            state["history_"] = _plain(state["history_"].as_dict())
+        if isinstance(state.get("params_"), list):
+            state["params_"] = tuple(state["params_"])
         super().__setstate__(state)
+
+
+def _saved_state(state, optimizer):
+    """The part of a finished run's `train.TrainState` that `partial_fit` continues, as plain data."""
+    if state is None:
+        return None
+    slots = {k: tuple(v) for k, v in state.opt_state.items() if k != "step"}
+    return {"optimizer": optimizer, "step": int(state.opt_state.get("step", 0)), "slots": slots,
+            "epoch": int(state.epoch), "seed": int(state.seed), "lr_scale": float(state.lr_scale),
+            "monitor_best": float(state.monitor_best), "plateau_bad": int(state.plateau_bad)}
+
+
+def _train_state(saved, params):
+    """A `train.TrainState` continuing `saved` (see `_saved_state`) from `params`, with a fresh History."""
+    opt_state = {"step": saved["step"], **{k: model.Params(*v) for k, v in saved["slots"].items()}}
+    return train.TrainState(params=params, opt_state=opt_state, epoch=saved["epoch"], seed=saved["seed"],
+                            history=train.History(), lr_scale=saved["lr_scale"],
+                            monitor_best=saved["monitor_best"], plateau_bad=saved["plateau_bad"])
+
+
+def _plain(value):
+    """`value` with NumPy scalars as Python numbers and tuples as lists: built-in types only."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _is_dask(X):

@@ -248,7 +248,7 @@ def _host(a):
 
 
 def _as_features(X, params):
-    W1 = params.W1
+    W1 = params[0]
     dtype = W1.dtype
     if isinstance(W1, np.ndarray):
         X = np.asarray(X)

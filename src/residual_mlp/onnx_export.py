@@ -83,7 +83,7 @@ def to_onnx(model, X_sample=None, *, target_opset=None, dtype=None):
 
     register()
     classifier, exported = _exportable(model)
-    weights = np.dtype(classifier.params_.W1.dtype)
+    weights = np.dtype(classifier.params_[0].dtype)
     dtype = weights if dtype is None else np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise InputError(f"dtype must be float32 or float64, got {dtype}")
@@ -343,7 +343,7 @@ def _parse_classifier(scope, model, inputs, custom_parsers=None):
     operator = scope.declare_local_operator(ALIAS, model)
     operator.inputs = inputs
     label_type = StringTensorType() if _string_labels(model) else Int64TensorType()
-    proba_type = FloatTensorType() if model.params_.W1.dtype == np.float32 else DoubleTensorType()
+    proba_type = FloatTensorType() if model.params_[0].dtype == np.float32 else DoubleTensorType()
     operator.outputs.append(scope.declare_local_variable("label", label_type))
     operator.outputs.append(scope.declare_local_variable("probabilities", proba_type))
     return operator.outputs
@@ -361,7 +361,7 @@ def _classifier_shape(operator):
     N = operator.inputs[0].get_first_dimension()
     C = len(model.classes_)
     operator.outputs[0].type = (StringTensorType if _string_labels(model) else Int64TensorType)([N])
-    operator.outputs[1].type = (FloatTensorType if model.params_.W1.dtype == np.float32
+    operator.outputs[1].type = (FloatTensorType if model.params_[0].dtype == np.float32
                                 else DoubleTensorType)([N, C])
 
 

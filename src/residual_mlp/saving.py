@@ -43,23 +43,27 @@ class ModelFile:
     format_version: int = FORMAT_VERSION
 
 
-def save_model(model, path, record=None):
+def save_model(model, path, record=None, *, optimizer_state=False):
     """Write a fitted Pipeline or ResidualMLPClassifier to `path` atomically (format version 2).
 
     Parameters
     ----------
     model : sklearn.pipeline.Pipeline or ResidualMLPClassifier
-        Fitted. The estimator's optimizer state is not saved (a `partial_fit` after loading starts a
-        fresh optimizer state from the saved weights).
+        Fitted. Weights on a device (array API dispatch) are saved as NumPy arrays.
     path : str or path-like
     record : dict or None
         JSON-able information kept beside the model (settings, results, ...).
+    optimizer_state : bool, default=False
+        Keep the estimator's optimizer state (Adam's two moment estimates, momentum's buffer: up to
+        twice the weights' size), so that `partial_fit` after loading continues the run exactly.
+        Without it, `partial_fit` after loading starts the optimizer afresh from the saved weights,
+        with a warning.
     """
     import skops.io as sio
 
     from . import __version__
 
-    model = _without_optimizer_state(model)
+    model = _for_file(model, optimizer_state)
     content = {"format": FORMAT, "format_version": FORMAT_VERSION,
                "record": {**_plain(record or {}), "package_version": __version__}, "model": model}
     write_atomic(path, sio.dumps(content))
@@ -168,7 +172,7 @@ def _from_version_1(path):
 
     m = modelfile.load(path)
     est = ResidualMLPClassifier(**_v1_parameters(m.settings))
-    est.params_ = m.params
+    est.params_ = tuple(m.params)
     est.classes_ = np.asarray(m.classes)
     est.input_bias_ = False  # format 1 had no input bias
     D = m.params.W1.shape[0]
@@ -219,21 +223,25 @@ def _v1_parameters(settings):
     return params
 
 
-def _without_optimizer_state(model):
-    """A shallow copy of the model whose classifier holds no optimizer state (plain data only)."""
+def _for_file(model, optimizer_state):
+    """A shallow copy of the model as a file holds it: host arrays, the optimizer state only if asked."""
     import copy
 
     from .devices import is_host, to_host
 
     est = classifier_of(model)
+    state = getattr(est, "_optimizer_state", None)
     on_device = hasattr(est, "params_") and not all(is_host(W) for W in est.params_)
-    if not on_device and getattr(est, "_train_state", None) is None and not hasattr(est, "history_"):
+    if not on_device and (state is None or optimizer_state):
         return model
     est = copy.copy(est)
-    for name in ("_train_state", "_state_optimizer", "history_"):
-        est.__dict__.pop(name, None)
+    if not optimizer_state:
+        est.__dict__.pop("_optimizer_state", None)
     if on_device:  # model files hold host arrays; devices.to_device(est.params_, X) moves them back
-        est.params_ = to_host(est.params_)
+        est.params_ = tuple(to_host(W) for W in est.params_)
+        if optimizer_state and state is not None:
+            est._optimizer_state = {**state, "slots": {k: tuple(to_host(W) for W in v)
+                                                       for k, v in state["slots"].items()}}
     if hasattr(model, "steps"):
         model = copy.copy(model)
         model.steps = [*model.steps[:-1], (model.steps[-1][0], est)]

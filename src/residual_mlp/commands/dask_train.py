@@ -16,6 +16,7 @@ import time
 import warnings
 
 from ..errors import Diverged, InputError
+from ..train import History
 from . import options, signals
 
 UNAVAILABLE = (("checkpoint", "--checkpoint"), ("resume", "--resume"), ("plot_flow", "--plot-flow"),
@@ -70,7 +71,7 @@ def run(args):
         for warning in caught:
             print(f"note      {_note(str(warning.message), args)}", file=sys.stderr)
         est = pipe[-1]
-        history = est.history_
+        history = History(**est.history_)
         _check_outcome(history, args)
         try:
             sums = dask.compute(dask_pipeline.loss_and_accuracy(pipe, X, y),

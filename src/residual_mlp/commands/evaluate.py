@@ -57,7 +57,7 @@ def run(args):
         raise InputError(f"{args.data}: {e}") from None
     N = int(confusion.sum())
     names = [str(c) for c in est.classes_]
-    print(f"model     {args.model}: D={est.n_features_in_} features, M={est.params_.W2.shape[0]} hidden, "
+    print(f"model     {args.model}: D={est.n_features_in_} features, M={est.params_[1].shape[0]} hidden, "
           f"C={C} classes")
     print(f"data      {args.data}: {N} rows")
     print(f"loss      {loss_sum / N:.4f}")
@@ -106,8 +106,9 @@ def write_figure(path, figure, shown_path):
 
 def rows_per_pass(params):
     """How many rows one forward pass takes so that its activations stay near ACTIVATION_BYTES."""
-    (D, M), C = params.W2.shape[::-1], params.W4.shape[0]
-    return max(1, ACTIVATION_BYTES // (params.W1.dtype.itemsize * (3 * D + 4 * M + 4 * C)))
+    W1, W2, _, W4 = params
+    (D, M), C = W2.shape[::-1], W4.shape[0]
+    return max(1, ACTIVATION_BYTES // (W1.dtype.itemsize * (3 * D + 4 * M + 4 * C)))
 
 
 def trained_target(record):

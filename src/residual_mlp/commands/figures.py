@@ -25,7 +25,7 @@ def add_arguments(parser):
 def run(args):
     if args.model:
         est = classifier_of(read_model_file(args.model).model)
-        dims = (est.params_.W1.shape[0], est.params_.W2.shape[0], est.params_.W4.shape[0])
+        dims = (est.params_[0].shape[0], est.params_[1].shape[0], est.params_[3].shape[0])
     else:
         dims = tuple(args.dims) if args.dims else figures.DEFAULT_DIMS
     if os.path.exists(args.out) and not os.path.isdir(args.out):

@@ -20,7 +20,7 @@ from .. import data, labels
 from ..errors import Diverged, InputError, Interrupted, OutputError
 from ..estimator import RECIPES
 from ..optim import OPTIMIZERS
-from ..train import SCHEDULES
+from ..train import SCHEDULES, History
 from . import options, resume, signals
 from .evaluate import write_figure
 
@@ -162,7 +162,7 @@ def run(args):
     except ValueError as e:  # the estimator's own checks of the options and of the table
         raise InputError(f"{args.data or args.dataset}: {str(e).splitlines()[0]}") from None
     elapsed = time.perf_counter() - started
-    history = est.history_
+    history = History(**est.history_)
     _check_outcome(history, args)
 
     print(_data_line(args, train_table, frame, test_frame, pipe))
