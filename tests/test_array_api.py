@@ -399,6 +399,7 @@ print("array API checks passed")
 """
 
 
+@pytest.mark.sklearn_1_9  # the array API checks it runs, and the estimator's array_api_support tag
 def test_scikit_learns_array_api_checks_in_a_process_of_their_own():
     """scipy reads SCIPY_ARRAY_API when first imported: a fresh interpreter makes sure it was set."""
     env = dict(os.environ, SCIPY_ARRAY_API="1", PYTHONPATH=os.pathsep.join(

@@ -531,6 +531,14 @@ HOSTILE_CONTENTS = {
     "weights of one dimension": lambda pipe: setattr(pipe[-1], "params_", tuple(np.zeros(4) for _ in range(4))),
     "weights as numbers": lambda pipe: setattr(pipe[-1], "params_", (1.0, 2.0, 3.0, 4.0)),
     "weights a dict": lambda pipe: setattr(pipe[-1], "params_", {"W1": 1, "W2": 2, "W3": 3, "W4": 4}),
+    "optimizer state a number": lambda pipe: setattr(pipe[-1], "_optimizer_state", 3),
+    "optimizer slots of the wrong shape": lambda pipe: setattr(pipe[-1], "_optimizer_state", {
+        "optimizer": "adam", "step": 1, "epoch": 1, "seed": 0, "plateau_bad": 0, "lr_scale": 1.0,
+        "monitor_best": 1.0, "slots": {"exp_avg": tuple(np.zeros((2, 2)) for _ in range(4)),
+                                       "exp_avg_sq": tuple(np.zeros((2, 2)) for _ in range(4))}}),
+    "optimizer slots missing": lambda pipe: setattr(pipe[-1], "_optimizer_state", {
+        "optimizer": "momentum", "step": 1, "epoch": 1, "seed": 0, "plateau_bad": 0, "lr_scale": 1.0,
+        "monitor_best": 1.0, "slots": {}}),
     "no steps": lambda pipe: setattr(pipe, "steps", []),
     "steps a string": lambda pipe: setattr(pipe, "steps", "classifier"),
     "a step without its name": lambda pipe: setattr(pipe, "steps", [pipe.steps[0], pipe.steps[1][1]]),
@@ -543,9 +551,9 @@ def test_a_model_file_of_wrongly_shaped_contents_is_refused(model, tmp_path, cha
     import skops.io as sio
 
     from residual_mlp.errors import InputError
-    from residual_mlp.saving import FORMAT, FORMAT_VERSION, _without_optimizer_state
+    from residual_mlp.saving import FORMAT, FORMAT_VERSION, _for_file
 
-    pipe = _pipeline_with(_without_optimizer_state(load_model(model)), HOSTILE_CONTENTS[change])
+    pipe = _pipeline_with(_for_file(load_model(model), False), HOSTILE_CONTENTS[change])
     path = tmp_path / "m.skops"
     path.write_bytes(sio.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, "record": {}, "model": pipe}))
     with pytest.raises(InputError, match=f"^{path}: damaged model file: "):

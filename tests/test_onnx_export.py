@@ -136,7 +136,7 @@ def test_ties_take_the_first_class_as_numpy_does():
     W1, W2, W3, W4 = est.params_
     W4 = W4.copy()
     W4[1] = W4[2] = W4[0] * 10  # classes 0, 1 and 2: theta_0 < theta_1 == theta_2 wherever theta_0 > 0
-    est.params_ = type(est.params_)(W1, W2, W3, W4)
+    est.params_ = (W1, W2, W3, W4)
     label, _ = run_onnx(onnx_export.to_onnx(est), X)
     assert np.array_equal(label, est.predict(X))
     assert np.isin(label, [0, 1]).all() and (label == 1).any()

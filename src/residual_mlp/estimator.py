@@ -6,11 +6,13 @@ module only validates input, maps labels to class indices and back, and keeps th
 from __future__ import annotations
 
 import math
+import re
 import sys
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -25,6 +27,7 @@ from .errors import Diverged
 from .optim import OPTIMIZERS
 
 _FLOATS = (np.float64, np.float32)
+SKLEARN_VERSION = tuple(int(part) for part in re.findall(r"\d+", sklearn.__version__)[:2])
 
 # The training recipes: the values that the parameters left at None (batch_size at "auto") take.
 # "default" is the recommended recipe; "seed" is the seed derivation's own method: full-batch
@@ -833,7 +836,9 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.array_api_support = True  # scikit-learn's array API dispatch: torch, CuPy, ... stay on their device
+        # scikit-learn's array API dispatch: torch, CuPy, ... stay on their device. Declared from scikit-learn 1.9,
+        # whose checks let classes_ hold the labels on the host (1.6 to 1.8 want them in X's library too)
+        tags.array_api_support = SKLEARN_VERSION >= (1, 9)
         return tags
 
     def _check_namespace(self, X, method):

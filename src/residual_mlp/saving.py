@@ -28,7 +28,10 @@ from .errors import InputError, short_reason
 
 FORMAT = "residual_mlp.model"
 FORMAT_VERSION = 2
-TRUSTED = ("residual_mlp.columns.TableEncoder", "residual_mlp.estimator.ResidualMLPClassifier", "numpy.dtype")
+# this package's two estimators, and two types scikit-learn's own encoders hold: SimpleImputer's fitted dtype, and
+# ColumnTransformer's list of remainder columns (scikit-learn 1.6 and 1.7)
+TRUSTED = ("residual_mlp.columns.TableEncoder", "residual_mlp.estimator.ResidualMLPClassifier", "numpy.dtype",
+           "sklearn.compose._column_transformer._RemainderColsList")
 MAX_EXPANSION = 16      # a model file's members may declare at most this times the file's size in all ...
 MIN_BOUND = 64 << 20    # ... or 64 MiB, whichever is more
 MAX_MEMBERS = 100_000   # skops writes one member per array
@@ -160,6 +163,27 @@ def _check_model(path, model):
     if not all(isinstance(W, np.ndarray) and W.dtype in (np.float32, np.float64) and np.isfinite(W).all()
                for W in params):
         raise InputError(f"{path}: damaged model file: the weights are not all finite float32/float64 numbers")
+    if not _state_fits(getattr(last, "_optimizer_state", None), params):
+        raise InputError(f"{path}: damaged model file: its optimizer state does not fit the weights")
+
+
+def _state_fits(state, params):
+    """Whether a saved optimizer state (see estimator._saved_state) is absent or well formed for `params`."""
+    if state is None:
+        return True
+    numbers = ("step", "epoch", "seed", "plateau_bad")
+    if not (isinstance(state, dict) and isinstance(state.get("slots"), dict) and isinstance(state.get("optimizer"), str)
+            and all(isinstance(state.get(k), int) and state[k] >= 0 for k in numbers)
+            and all(isinstance(state.get(k), float) for k in ("lr_scale", "monitor_best"))):
+        return False
+    from .optim import init_state
+
+    if state["optimizer"] not in ("gd", "momentum", "nesterov", "adam") or (
+            set(state["slots"]) != set(init_state(state["optimizer"], params)) - {"step"}):
+        return False
+    return all(isinstance(slot, tuple) and len(slot) == 4 and all(
+        isinstance(A, np.ndarray) and A.shape == W.shape and A.dtype == W.dtype and np.isfinite(A).all()
+        for A, W in zip(slot, params)) for slot in state["slots"].values())
 
 
 def _from_version_1(path):
