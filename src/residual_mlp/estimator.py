@@ -20,8 +20,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import devices, labels, model, train
-from .errors import Diverged
+from . import devices, labels, model, sparse, train
+from .errors import Diverged, InputError
 from .optim import OPTIMIZERS
 
 _FLOATS = (np.float64, np.float32)
@@ -302,7 +302,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         self._check_betas()
         options = self.training_options()
         warm = self.warm_start and hasattr(self, "params_")
-        X, y = validate_data(self, X, y, dtype=_floats(X), reset=not warm, y_numeric=False, multi_output=False)
+        _check_sparse_host(X)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_floats(X), reset=not warm, y_numeric=False,
+                             multi_output=False)
         y, sample_weight = devices.to_host(y), devices.to_host(sample_weight)  # class labels on the host
         if warm:
             index = labels.class_index(self.classes_, y)
@@ -316,14 +318,18 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         bias = self.input_bias_ if warm else options["input_bias"]
         X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         seed = self._seed()
+        validation_fraction = self.validation_fraction if self.early_stopping else None
+        patience = self.patience if self.patience is not None or not self.early_stopping else 10
+        if sparse.is_sparse(X) and resume is None and not warm:  # refused before W1 (D x D) is drawn
+            sparse.check_memory(X, X.shape[1], self.n_hidden, len(classes), X.dtype,
+                                batch_size=self._fit_options(options)["batch_size"], optimizer=options["optimizer"],
+                                validation_fraction=validation_fraction, patience=patience, shuffle=self.shuffle)
         if resume is not None:
             params = resume.params
         elif warm:
             params = self.params_
         else:
             params = model.init_params(X.shape[1], self.n_hidden, len(classes), seed=seed, dtype=X.dtype)
-        validation_fraction = self.validation_fraction if self.early_stopping else None
-        patience = self.patience if self.patience is not None or not self.early_stopping else 10
 
         params, history, state = train.fit(
             params, X, index, **self._fit_options(options), epochs=options["max_iter"],
@@ -391,7 +397,9 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "params_")
         if first and classes is None:
             raise ValueError("classes must be given on the first call to partial_fit")
-        X, y = validate_data(self, X, y, dtype=_floats(X), reset=first, y_numeric=False, multi_output=False)
+        _check_sparse_host(X)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_floats(X), reset=first, y_numeric=False,
+                             multi_output=False)
         y, sample_weight = devices.to_host(y), devices.to_host(sample_weight)  # class labels on the host
         if classes is not None:
             classes = np.unique(np.asarray(classes))
@@ -486,6 +494,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         X = self._checked_input(X)
         if not devices.is_host(X):  # as scikit-learn's classifiers: labels of X's library (text on the host)
             return devices.labels_like(self.classes_, model.predict(self.params_, X))
+        if sparse.is_sparse(X):  # by blocks of rows
+            return self.classes_[sparse.predict(self.params_, X)]
         return self.classes_[model.predict(self.params_, X)]
 
     def predict_proba(self, X):
@@ -504,7 +514,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
             return self._predict_dask(X, "predict_proba")
         self._check_namespace(X, "predict_proba")
         X = self._checked_input(X)
-        return model.predict_proba(self.params_, X)
+        return (sparse.predict_proba if sparse.is_sparse(X) else model.predict_proba)(self.params_, X)
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the log-softmax of theta: finite for any finite logits.
@@ -637,7 +647,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _checked_input(self, X):
         check_is_fitted(self, "params_")
-        X = validate_data(self, X, dtype=_floats(X), reset=False)
+        _check_sparse_host(X)
+        X = validate_data(self, X, accept_sparse="csr", dtype=_floats(X), reset=False)
+        if sparse.is_sparse(X):  # CSR in the weights' dtype, never densified whole
+            return self._with_bias(sparse.as_csr(X, self.params_.W1.dtype))
         if not devices.is_host(self.params_.W1):  # fitted on a device: X goes there too
             return self._with_bias(devices.like_weights(X, self.params_.W1))
         return self._with_bias(np.asarray(X, dtype=self.params_.W1.dtype))
@@ -646,6 +659,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         """X (N, D), or [X, 1] (N, D + 1) with the input bias (`bias`, else the fitted `input_bias_`)."""
         if not (self.input_bias_ if bias is None else bias):
             return X
+        if sparse.is_sparse(X):  # the ones column appended as a sparse column: X stays CSR
+            import scipy.sparse as sp
+            ones = type(X)(np.ones((X.shape[0], 1), dtype=X.dtype))
+            return sp.hstack([X, ones], format="csr", dtype=X.dtype)
         if not devices.is_host(X):  # an array of another library: the ones column made on its device
             xp = devices.namespace(X)
             return xp.concat([X, xp.ones((X.shape[0], 1), dtype=X.dtype, device=devices.device(X))], axis=1)
@@ -679,6 +696,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _forward(self, X):
         X = self._checked_input(X)
+        if sparse.is_sparse(X):  # by blocks of rows: theta, y_hat and log_y_hat only
+            return sparse.finite_forward(self.params_, X)
         return model.forward(self.params_, X)
 
     # ------------------------------------------------------------- Dask input
@@ -791,6 +810,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True  # scikit-learn's array API dispatch: torch, CuPy, ... stay on their device
+        tags.input_tags.sparse = True  # SciPy sparse X, a block of rows densified at a time (sparse.py)
         return tags
 
     def _check_namespace(self, X, method):
@@ -883,19 +903,32 @@ class _Snapshot(ClassifierMixin, BaseEstimator):
         return self.classes
 
     def predict_proba(self, X):
+        if sparse.is_sparse(X):
+            return sparse.predict_proba(self.params, X)
         return devices.to_host(model.predict_proba(self.params, X))
 
     def predict(self, X):
+        if sparse.is_sparse(X):
+            return self.classes[sparse.predict(self.params, X)]
         return self.classes[devices.to_host(model.predict(self.params, X))]
 
     def decision_function(self, X):
-        theta = devices.to_host(model.forward(self.params, X).theta)
+        outputs = sparse.forward if sparse.is_sparse(X) else model.forward
+        theta = devices.to_host(outputs(self.params, X).theta)
         return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
 
 
 def _append_one(block):
     """[block, 1]: a row block of the network's input with the constant feature (input_bias) appended."""
     return np.concatenate([block, np.ones((block.shape[0], 1), dtype=block.dtype)], axis=1)
+
+
+def _check_sparse_host(X):
+    """A SciPy sparse X with array API dispatch on: refused in one line (sparse input trains on the host only)."""
+    if sparse.is_sparse(X) and get_config()["array_api_dispatch"]:
+        raise InputError(f"X is a SciPy sparse {X.format} matrix, which trains and predicts on the host only: "
+                         f"turn array API dispatch off (sklearn.set_config(array_api_dispatch=False)), or "
+                         f"give a dense array of the library you want")
 
 
 def _floats(X):
