@@ -46,6 +46,13 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     ``residual_mlp.make_pipeline()`` (which also encodes raw table columns) or
     ``sklearn.pipeline.make_pipeline(StandardScaler(), ResidualMLPClassifier())``.
 
+    X may be a SciPy sparse matrix or array (CSR, CSC, COO, ...: converted once to CSR, float32 kept,
+    anything else float64) in `fit`, `partial_fit` and every prediction method; it is never densified
+    whole (see `residual_mlp.sparse`): a mini-batch densifies its `batch_size` rows, full batch and
+    "lbfgs" sum the loss and gradients over blocks of rows of about 4 MiB dense, equal to the dense fit
+    within float rounding. W1 is still D x D: the memory check refuses a run whose weights do not fit,
+    before they are drawn. Not with array API dispatch on, nor as Dask chunks (one-line InputError).
+
     Parameters
     ----------
     n_hidden : int, default=128
@@ -256,8 +263,10 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
-            Training features (numbers; see `residual_mlp.make_pipeline` for raw tables).
+        X : array-like or SciPy sparse matrix of shape (N, D)
+            Training features (numbers; see `residual_mlp.make_pipeline` for raw tables). A sparse
+            matrix or array of any format is converted once to CSR and densified a block of rows at a
+            time (see the class docstring).
         y : array-like of shape (N,)
             Class labels of any kind (strings, integers, ...); at least two distinct ones.
         sample_weight : array-like of shape (N,), default=None
@@ -283,6 +292,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             Bad parameters (scikit-learn's InvalidParameterError), bad input, labels outside the
             classes of a warm start.
+        residual_mlp.resources.InsufficientMemory
+            The run would not fit in memory (for sparse X, checked before the weights are drawn).
         residual_mlp.errors.Diverged
             Training diverged: the loss became non-finite or rose above 10 times the first epoch's
             (see `residual_mlp.fit`); the estimator keeps the state it had before this call.
@@ -378,7 +389,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
             Training features.
         y : array-like of shape (N,)
             Class labels, all among `classes`.
@@ -458,7 +469,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -480,7 +491,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -503,7 +514,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -521,7 +532,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -538,7 +549,7 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
         y : array-like of shape (N,)
         sample_weight : array-like of shape (N,), default=None
 
