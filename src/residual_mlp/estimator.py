@@ -49,7 +49,8 @@ class ResidualMLPClassifier(ClassifierMixin, BaseEstimator):
     X may be a SciPy sparse matrix or array (CSR, CSC, COO, ...: converted once to CSR, float32 kept,
     anything else float64) in `fit`, `partial_fit` and every prediction method; it is never densified
     whole (see `residual_mlp.sparse`): a mini-batch densifies its `batch_size` rows, full batch and
-    "lbfgs" sum the loss and gradients over blocks of rows of about 4 MiB dense, equal to the dense fit
+    "lbfgs" sum the loss and gradients over blocks of rows (about 4 MiB dense, or the size of the
+    weights when larger; `residual_mlp.sparse.block_rows`), equal to the dense fit
     within float rounding. W1 is still D x D: the memory check refuses a run whose weights do not fit,
     before they are drawn. Not with array API dispatch on, nor as Dask chunks (one-line InputError).
 

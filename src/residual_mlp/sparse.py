@@ -17,7 +17,11 @@ densifies it into a buffer of its own (``X[rows].toarray(out=buffer)``) and runs
 - the validation loss, `record_flow`'s statistics and predictions (`forward`, `flow_sums`) likewise.
 
 Block size: `block_rows(D, M, C, dtype)` rows, so that a dense block and its activations take about
-`BLOCK_BYTES` (4 MiB); mini-batches use the batch size itself. The model's weights are what they are:
+`BLOCK_BYTES` (4 MiB), or about one copy of the weights when that is larger: every block adds its four
+gradients into the sums (P numbers), so blocks much smaller than the weights would spend their time
+there (with D = 2000, M = 64: 37% slower than dense at 4 MiB blocks, see benchmarks/bench_sparse.py),
+and one more weight-sized buffer is within what training holds anyway (the memory check counts it).
+Mini-batches use the batch size itself. The model's weights are what they are:
 W1 is D x D whatever the sparsity, and the memory check (`check_memory`) refuses a run whose weights
 do not fit. Array API dispatch (torch, CuPy, ... weights) and Dask collections of sparse chunks are not
 supported for sparse input.
@@ -74,9 +78,10 @@ def as_features(X, params: Params):
 
 def block_rows(D, M, C, dtype):
     """Rows per block: a dense block with model.forward's activations (5 D + 4 M + 4 C numbers a row)
-    in about BLOCK_BYTES; at least 1."""
-    per_row = (5 * D + 4 * M + 4 * C) * np.dtype(dtype).itemsize
-    return max(1, BLOCK_BYTES // per_row)
+    in about BLOCK_BYTES, or in one copy of the weights (P numbers) when that is larger; at least 1."""
+    itemsize = np.dtype(dtype).itemsize
+    per_row = (5 * D + 4 * M + 4 * C) * itemsize
+    return max(1, max(BLOCK_BYTES, resources.weight_count(D, M, C) * itemsize) // per_row)
 
 
 def densify(X, rows, out):

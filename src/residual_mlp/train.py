@@ -98,7 +98,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
         weights are moved there; the result is of that library and device). Or a SciPy sparse matrix
         or array of any format (converted once to CSR, in the weights' dtype), never densified whole:
         mini-batches densify their B rows; full batch and L-BFGS sum the loss and gradients over
-        blocks of `sparse.block_rows` rows (a dense block and its activations in about 4 MiB),
+        blocks of `sparse.block_rows` rows (a dense block and its activations in about 4 MiB,
+        or in one copy of the weights when that is larger),
         equal to the dense result within float rounding; validation, `record_flow` and predictions
         run by blocks too (see `sparse.py`). Sparse X needs NumPy weights.
     y : array (N,)
