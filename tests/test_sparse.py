@@ -303,3 +303,15 @@ def test_sparse_on_the_dask_path_is_one_line_error(digits):
     chunks = da.from_array(sp.csr_matrix(X), chunks=(300, 64))
     with pytest.raises(InputError, match="sparse chunks"):
         ResidualMLPClassifier(batch_size=None).fit(chunks, da.from_array(y, chunks=300))
+
+
+def test_sparse_validation_data(digits, monkeypatch):
+    """An explicit sparse validation set: its loss, accuracy and score by blocks, equal to the dense ones."""
+    X, y = digits
+    monkeypatch.setattr(sparse, "BLOCK_BYTES", block_bytes(40, 64, 24, 10))  # the 100 rows in 3 blocks
+    params = rm.init_params(64, 24, 10, seed=0)
+    options = dict(optimizer="gd", lr=0.5, epochs=3, validation_metric="accuracy", class_weight=np.linspace(1, 2, 10))
+    _, dense = rm.fit(params, X[:500], y[:500], validation_data=(X[500:], y[500:]), **options)
+    _, mixed = rm.fit(params, X[:500], y[:500], validation_data=(sp.csc_matrix(X[500:]), y[500:]), **options)
+    np.testing.assert_allclose(mixed.val_loss, dense.val_loss, rtol=1e-13)
+    assert mixed.val_accuracy == dense.val_accuracy and mixed.val_score == dense.val_score
