@@ -161,3 +161,20 @@ else:
         pipe.fit(X, y)
         assert pipe[-1].n_iter_ == 3
         assert "ResidualMLPClassifier" in capsys.readouterr().out
+
+    def test_hooks_get_the_data_as_given_so_scoring_a_table_warns_nothing(iris):
+        import pandas as pd
+        import scipy.sparse as sp
+
+        X, y = iris
+        frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+        monitor, flow = ScoringMonitor(scoring="accuracy"), GradientFlow()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "X does not have valid feature names"
+            est = small(max_iter=3).set_callbacks(monitor, flow).fit(frame, y)
+        assert [r["accuracy"] for r in monitor.get_logs().data if r["task_name"] == "epoch"][-1] == est.score(frame, y)
+        # sparse input: the flow statistics are summed over blocks, equal to the dense ones
+        sparse_flow = GradientFlow()
+        small(max_iter=3).set_callbacks(sparse_flow).fit(sp.csr_matrix(X), y)
+        for mine, dense in zip(sparse_flow.records, flow.records):
+            assert mine == pytest.approx(dense, rel=1e-10, nan_ok=True)

@@ -16,19 +16,23 @@ ESTIMATORS = [
     ResidualMLPClassifier(n_hidden=16, max_iter=30, lr=1e-2, batch_size=8),
 ]
 
+# the same check on dense and on sparse X (sparse input trains the same steps, see sparse.py)
+SAMPLE_WEIGHT_CHECKS = ("check_sample_weight_equivalence_on_dense_data",
+                        "check_sample_weight_equivalence_on_sparse_data")
+
 
 def expected_failed_checks(estimator):
     """Checks that cannot pass for a variant, with the reason."""
     if estimator.early_stopping:
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "the held-out validation set is drawn from the rows: a row repeated k times can land on "
-                "both sides of the split, a row of weight k on one side only, so the two fits differ"}
+        return {check: "the held-out validation set is drawn from the rows: a row repeated k times can land on "
+                "both sides of the split, a row of weight k on one side only, so the two fits differ"
+                for check in SAMPLE_WEIGHT_CHECKS}
     batch_size = estimator.training_options()["batch_size"]
     if estimator.optimizer != "lbfgs" and batch_size is not None and batch_size < 15:
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "mini-batches of 8 rows: a row repeated k times spreads over several batches (and shifts "
+        return {check: "mini-batches of 8 rows: a row repeated k times spreads over several batches (and shifts "
                 "the others), a row of weight k sits in one, so the sequence of steps differs; with full "
-                "batches (the first estimator here) weights and repetitions give the same fit"}
+                "batches (the first estimator here) weights and repetitions give the same fit"
+                for check in SAMPLE_WEIGHT_CHECKS}
     return {}
 
 

@@ -11,7 +11,7 @@ Task tree, as scikit-learn's own estimators lay it out (`sklearn.callback.Callba
 
 At the end of every epoch each callback's ``on_fit_task_end`` may ask for ``fitted_estimator``: a copy of
 the estimator holding a copy of that epoch's weights, ready to predict (ScoringMonitor scores it), with
-``X``, ``y`` as given to `fit` (labels as given, before any column of ones is appended) and ``metadata``
+``X``, ``y`` exactly as given to `fit` and ``metadata``
 ``{"sample_weight": ...}`` when weights were given. A callback returning True asks training to stop: the
 run ends after that epoch with stop_reason "stopped", as when `fit`'s own `callback` returns True.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from . import devices, labels, model
+from . import devices, labels, sparse
 from .monitor import copy
 
 try:
@@ -48,8 +48,9 @@ class EpochTasks:
     estimator : ResidualMLPClassifier
         Holds the callbacks (``set_callbacks``) and, before `fit` returns, the fitted attributes other than
         ``params_``, ``classes_`` and ``input_bias_`` (given here: a new model sets them only at the end).
-    X : array (N, D), y : array (N,), sample_weight : array (N,) or None
-        What the hooks receive: the features as `fit` validated them and the labels as given.
+    X : array-like (N, D), y : array-like (N,), sample_weight : array (N,) or None
+        What the hooks receive: the data exactly as given to `fit` (a table stays a table), so that a
+        snapshot scores it as the caller's own `predict` would.
     n_epochs : int or None
         Epochs the run may take: the fit task's subtasks are ``n_epochs + 1`` at most. None: `partial_fit`,
         one task and no subtasks.
@@ -161,8 +162,9 @@ class GradientFlow:
         from .flow import flow_stats
 
         est = fitted_estimator
-        params = devices.to_host(model.Params(*est.params_))
-        x = devices.to_host(est._with_bias(devices.like_weights(X, est.params_[0])))
+        params = devices.to_host(est._params())
+        x = est._checked_input(X)  # as predict sees it: validated, in the weights' dtype, with the input bias
+        x = x if sparse.is_sparse(x) else devices.to_host(x)
         index = labels.class_index(est.classes_, devices.to_host(y))
         weight = None if metadata is None else metadata.get("sample_weight")
         weight = None if weight is None else devices.to_host(weight)

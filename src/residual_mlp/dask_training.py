@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import model, optim, workspace
+from . import model, optim, sparse, workspace
 from .errors import InputError
 from .model import Params
 from .monitor import drop_unfinished_row as _drop_unfinished_row
@@ -132,8 +132,15 @@ def _as_dask_rows(a, name, ndim):
 
     if hasattr(a, "to_dask_array") and not isinstance(a, da.Array):
         a = a.to_dask_array()
+    if sparse.is_sparse(a):
+        raise InputError(f"{name} is a SciPy sparse matrix: the Dask path takes dask arrays; train on it in "
+                         f"memory (residual_mlp.fit, ResidualMLPClassifier.fit), a block of rows at a time")
     if not isinstance(a, da.Array):
         raise InputError(f"{name} must be a dask array or dask DataFrame/Series, got {type(a).__name__}")
+    if sparse.is_sparse(getattr(a, "_meta", None)):
+        raise InputError(f"{name} is a dask array of sparse chunks, which the Dask path does not take: densify "
+                         f"its chunks ({name}.map_blocks(lambda b: b.toarray())), or train in memory on one "
+                         f"SciPy sparse matrix")
     if a.ndim == 2 and ndim == 1 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != ndim:

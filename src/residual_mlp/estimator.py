@@ -22,8 +22,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import callbacks, devices, labels, model, train
-from .errors import Diverged
+from . import callbacks, devices, labels, model, sparse, train
+from .errors import Diverged, InputError
 from .optim import OPTIMIZERS
 
 _FLOATS = (np.float64, np.float32)
@@ -48,6 +48,14 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
     biases and no input scaling of its own: give it standardized numbers, for example through
     ``residual_mlp.make_pipeline()`` (which also encodes raw table columns) or
     ``sklearn.pipeline.make_pipeline(StandardScaler(), ResidualMLPClassifier())``.
+
+    X may be a SciPy sparse matrix or array (CSR, CSC, COO, ...: converted once to CSR, float32 kept,
+    anything else float64) in `fit`, `partial_fit` and every prediction method; it is never densified
+    whole (see `residual_mlp.sparse`): a mini-batch densifies its `batch_size` rows, full batch and
+    "lbfgs" sum the loss and gradients over blocks of rows (about 4 MiB dense, or the size of the
+    weights when larger; `residual_mlp.sparse.block_rows`), equal to the dense fit
+    within float rounding. W1 is still D x D: the memory check refuses a run whose weights do not fit,
+    before they are drawn. Not with array API dispatch on, nor as Dask chunks (one-line InputError).
 
     Parameters
     ----------
@@ -275,8 +283,10 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
-            Training features (numbers; see `residual_mlp.make_pipeline` for raw tables).
+        X : array-like or SciPy sparse matrix of shape (N, D)
+            Training features (numbers; see `residual_mlp.make_pipeline` for raw tables). A sparse
+            matrix or array of any format is converted once to CSR and densified a block of rows at a
+            time (see the class docstring).
         y : array-like of shape (N,)
             Class labels of any kind (strings, integers, ...); at least two distinct ones.
         sample_weight : array-like of shape (N,), default=None
@@ -302,6 +312,8 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         ValueError
             Bad parameters (scikit-learn's InvalidParameterError), bad input, labels outside the
             classes of a warm start.
+        residual_mlp.resources.InsufficientMemory
+            The run would not fit in memory (for sparse X, checked before the weights are drawn).
         residual_mlp.errors.Diverged
             Training diverged: the loss became non-finite or rose above 10 times the first epoch's
             (see `residual_mlp.fit`); the estimator keeps the state it had before this call.
@@ -321,7 +333,10 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         self._check_betas()
         options = self.training_options()
         warm = self.warm_start and hasattr(self, "params_")
-        X, y = validate_data(self, X, y, dtype=_floats(X), reset=not warm, y_numeric=False, multi_output=False)
+        _check_sparse_host(X)
+        given = (X, y)  # what the callbacks' hooks receive: the data as the caller gave it
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_floats(X), reset=not warm, y_numeric=False,
+                             multi_output=False)
         y, sample_weight = devices.to_host(y), devices.to_host(sample_weight)  # class labels on the host
         if warm:
             index = labels.class_index(self.classes_, y)
@@ -333,17 +348,21 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
                 raise ValueError(f"a classifier needs two or more classes, but y has one class: "
                                  f"{classes.tolist()}")
         bias = self.input_bias_ if warm else options["input_bias"]
-        tasks = self._tasks(X, y, sample_weight, options["max_iter"], classes, bias)
+        tasks = self._tasks(*given, sample_weight, options["max_iter"], classes, bias)
         X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         seed = self._seed()
+        validation_fraction = self.validation_fraction if self.early_stopping else None
+        patience = self.patience if self.patience is not None or not self.early_stopping else 10
+        if sparse.is_sparse(X) and resume is None and not warm:  # refused before W1 (D x D) is drawn
+            sparse.check_memory(X, X.shape[1], self.n_hidden, len(classes), X.dtype,
+                                batch_size=self._fit_options(options)["batch_size"], optimizer=options["optimizer"],
+                                validation_fraction=validation_fraction, patience=patience, shuffle=self.shuffle)
         if resume is not None:
             params = resume.params
         elif warm:
-            params = model.Params(*self.params_)
+            params = self._params()
         else:
             params = model.init_params(X.shape[1], self.n_hidden, len(classes), seed=seed, dtype=X.dtype)
-        validation_fraction = self.validation_fraction if self.early_stopping else None
-        patience = self.patience if self.patience is not None or not self.early_stopping else 10
 
         if tasks is not None:
             tasks.begin(params)
@@ -395,7 +414,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
             Training features.
         y : array-like of shape (N,)
             Class labels, all among `classes`.
@@ -414,7 +433,10 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         first = not hasattr(self, "params_")
         if first and classes is None:
             raise ValueError("classes must be given on the first call to partial_fit")
-        X, y = validate_data(self, X, y, dtype=_floats(X), reset=first, y_numeric=False, multi_output=False)
+        _check_sparse_host(X)
+        given = (X, y)  # what the callbacks' hooks receive: the data as the caller gave it
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_floats(X), reset=first, y_numeric=False,
+                             multi_output=False)
         y, sample_weight = devices.to_host(y), devices.to_host(sample_weight)  # class labels on the host
         if classes is not None:
             classes = np.unique(np.asarray(classes))
@@ -432,7 +454,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
                              "class frequencies; compute them once with sklearn.utils.class_weight."
                              "compute_class_weight('balanced', classes=classes, y=y) and pass them as a dict")
         bias = options["input_bias"] if first else self.input_bias_
-        tasks = self._tasks(X, y, sample_weight, None, classes, bias)
+        tasks = self._tasks(*given, sample_weight, None, classes, bias)
         X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         fit_options = dict(self._fit_options(options, partial=True), sample_weight=sample_weight,
                            class_weight=self._class_weights(classes, index),
@@ -442,7 +464,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         if first:
             params = model.init_params(X.shape[1], self.n_hidden, len(classes), seed=seed, dtype=X.dtype)
         else:
-            params = model.Params(*self.params_)
+            params = self._params()
         saved = None if first else getattr(self, "_optimizer_state", None)
         if not first and saved is None:
             warnings.warn("ResidualMLPClassifier: partial_fit has no optimizer state to continue (a model file saved "
@@ -478,7 +500,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -500,7 +522,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -513,15 +535,17 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         self._check_namespace(X, "predict")
         X = self._checked_input(X)
         if not devices.is_host(X):  # as scikit-learn's classifiers: labels of X's library (text on the host)
-            return devices.labels_like(self.classes_, model.predict(model.Params(*self.params_), X))
-        return self.classes_[model.predict(model.Params(*self.params_), X)]
+            return devices.labels_like(self.classes_, model.predict(self._params(), X))
+        if sparse.is_sparse(X):  # by blocks of rows
+            return self.classes_[sparse.predict(self._params(), X)]
+        return self.classes_[model.predict(self._params(), X)]
 
     def predict_proba(self, X):
         """Class probabilities y_hat = softmax(theta).
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -532,14 +556,14 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
             return self._predict_dask(X, "predict_proba")
         self._check_namespace(X, "predict_proba")
         X = self._checked_input(X)
-        return model.predict_proba(model.Params(*self.params_), X)
+        return (sparse.predict_proba if sparse.is_sparse(X) else model.predict_proba)(self._params(), X)
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the log-softmax of theta: finite for any finite logits.
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
 
         Returns
         -------
@@ -556,7 +580,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
         Parameters
         ----------
-        X : array-like of shape (N, D)
+        X : array-like or SciPy sparse matrix of shape (N, D)
         y : array-like of shape (N,)
         sample_weight : array-like of shape (N,), default=None
 
@@ -678,8 +702,11 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
     def _checked_input(self, X):
         check_is_fitted(self, "params_")
-        X = validate_data(self, X, dtype=_floats(X), reset=False)
+        _check_sparse_host(X)
+        X = validate_data(self, X, accept_sparse="csr", dtype=_floats(X), reset=False)
         W1 = self.params_[0]
+        if sparse.is_sparse(X):  # CSR in the weights' dtype, never densified whole
+            return self._with_bias(sparse.as_csr(X, W1.dtype))
         if not devices.is_host(W1):  # fitted on a device: X goes there too
             return self._with_bias(devices.like_weights(X, W1))
         return self._with_bias(np.asarray(X, dtype=W1.dtype))
@@ -688,6 +715,10 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         """X (N, D), or [X, 1] (N, D + 1) with the input bias (`bias`, else the fitted `input_bias_`)."""
         if not (self.input_bias_ if bias is None else bias):
             return X
+        if sparse.is_sparse(X):  # the ones column appended as a sparse column: X stays CSR
+            import scipy.sparse as sp
+            ones = type(X)(np.ones((X.shape[0], 1), dtype=X.dtype))
+            return sp.hstack([X, ones], format="csr", dtype=X.dtype)
         if not devices.is_host(X):  # an array of another library: the ones column made on its device
             xp = devices.namespace(X)
             return xp.concat([X, xp.ones((X.shape[0], 1), dtype=X.dtype, device=devices.device(X))], axis=1)
@@ -719,9 +750,15 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
                                                           classes[devices.to_host(y_val)],
                                                           sample_weight=devices.to_host(w_val))
 
+    def _params(self):
+        """The fitted weights as `model.Params` (the fitted attribute itself is a plain tuple)."""
+        return model.Params(*self.params_)
+
     def _forward(self, X):
         X = self._checked_input(X)
-        return model.forward(model.Params(*self.params_), X)
+        if sparse.is_sparse(X):  # by blocks of rows: theta, y_hat and log_y_hat only
+            return sparse.finite_forward(self._params(), X)
+        return model.forward(self._params(), X)
 
     # ------------------------------------------------------------- Dask input
 
@@ -767,7 +804,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         if resume is not None:
             params = resume.params
         elif warm:
-            params = model.Params(*self.params_)
+            params = self._params()
         else:
             params = model.init_params(X.shape[1], self.n_hidden, len(pre.classes), seed=seed, dtype=dtype)
         index, weights, validation, n_train = pre.y, sample_weight, None, pre.n_samples
@@ -825,13 +862,13 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         if getattr(self, "input_bias_", False):  # a model fitted with the constant feature
             X = X.map_blocks(self._with_bias, chunks=(X.chunks[0], (X.shape[1] + 1,)), dtype=X.dtype)
         if what == "predict":
-            index = dask_training.predict_dask(model.Params(*self.params_), X)
+            index = dask_training.predict_dask(self._params(), X)
             return index.map_blocks(_classes_at, self.classes_, dtype=self.classes_.dtype)
         if what == "predict_proba":
-            return dask_training.predict_proba_dask(model.Params(*self.params_), X)
+            return dask_training.predict_proba_dask(self._params(), X)
         if what == "predict_log_proba":
-            return dask_training.forward_dask(model.Params(*self.params_), X, "log_y_hat")
-        theta = dask_training.forward_dask(model.Params(*self.params_), X, "theta")  # (N, C)
+            return dask_training.forward_dask(self._params(), X, "log_y_hat")
+        theta = dask_training.forward_dask(self._params(), X, "theta")  # (N, C)
         return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
 
     def __sklearn_tags__(self):
@@ -839,6 +876,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         # scikit-learn's array API dispatch: torch, CuPy, ... stay on their device. Declared from scikit-learn 1.9,
         # whose checks let classes_ hold the labels on the host (1.6 to 1.8 want them in X's library too)
         tags.array_api_support = SKLEARN_VERSION >= (1, 9)
+        tags.input_tags.sparse = True  # SciPy sparse X, a block of rows densified at a time (sparse.py)
         return tags
 
     def _check_namespace(self, X, method):
@@ -958,19 +996,32 @@ class _Snapshot(ClassifierMixin, BaseEstimator):
         return self.classes
 
     def predict_proba(self, X):
+        if sparse.is_sparse(X):
+            return sparse.predict_proba(self.params, X)
         return devices.to_host(model.predict_proba(self.params, X))
 
     def predict(self, X):
+        if sparse.is_sparse(X):
+            return self.classes[sparse.predict(self.params, X)]
         return self.classes[devices.to_host(model.predict(self.params, X))]
 
     def decision_function(self, X):
-        theta = devices.to_host(model.forward(self.params, X).theta)
+        outputs = sparse.forward if sparse.is_sparse(X) else model.forward
+        theta = devices.to_host(outputs(self.params, X).theta)
         return theta[:, 1] - theta[:, 0] if theta.shape[1] == 2 else theta
 
 
 def _append_one(block):
     """[block, 1]: a row block of the network's input with the constant feature (input_bias) appended."""
     return np.concatenate([block, np.ones((block.shape[0], 1), dtype=block.dtype)], axis=1)
+
+
+def _check_sparse_host(X):
+    """A SciPy sparse X with array API dispatch on: refused in one line (sparse input trains on the host only)."""
+    if sparse.is_sparse(X) and get_config()["array_api_dispatch"]:
+        raise InputError(f"X is a SciPy sparse {X.format} matrix, which trains and predicts on the host only: "
+                         f"turn array API dispatch off (sklearn.set_config(array_api_dispatch=False)), or "
+                         f"give a dense array of the library you want")
 
 
 def _floats(X):

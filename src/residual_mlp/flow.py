@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import model
+from . import model, sparse
 from .model import Params
 
 
@@ -68,8 +68,13 @@ def flow_stats(params: Params, X, y, sample_weight=None) -> dict:
       ``t_active``                           fraction of t > 0: the ReLU gate Lambda_t that path 1 passes
     The gradients are those of the loss alone (no weight decay). Undefined ratios are NaN.
     """
-    acts = model.forward(params, X)
-    terms = path_terms(params, X, y, sample_weight, acts=acts)
+    if sparse.is_sparse(X):  # summed over blocks of rows (sparse.py)
+        terms, norms, t_active = sparse.flow_sums(params, X, y, sample_weight)
+    else:
+        acts = model.forward(params, X)
+        terms = path_terms(params, X, y, sample_weight, acts=acts)
+        norms = {name: _norm(acts[name]) for name in "hxqt"}
+        t_active = float(np.mean(acts.t > 0)) if acts.t.size else math.nan
     stats = {}
     for name, P1, P2 in (("dW1", terms.dW1_path1, terms.dW1_path2),
                          ("dW2", terms.dW2_path1, terms.dW2_path2)):
@@ -80,11 +85,11 @@ def flow_stats(params: Params, X, y, sample_weight=None) -> dict:
         stats[f"{name}_cosine"] = _ratio(float(np.vdot(P1, P2)), n1 * n2)
         stats[f"{name}_path1_share"] = _ratio(n1, n1 + n2)
     for branch, skip in (("h", "x"), ("q", "t")):
-        nb, ns = _norm(acts[branch]), _norm(acts[skip])
+        nb, ns = norms[branch], norms[skip]
         stats[f"{branch}_norm"] = nb
         stats[f"{skip}_norm"] = ns
         stats[f"{branch}_over_{skip}"] = _ratio(nb, ns)
-    stats["t_active"] = float(np.mean(acts.t > 0)) if acts.t.size else math.nan
+    stats["t_active"] = t_active
     return stats
 
 

@@ -32,7 +32,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from . import devices, model
+from . import devices, model, sparse
 from .model import Params
 from .monitor import drop_unfinished_row, monitor, n_correct, validation_row
 
@@ -63,6 +63,8 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
 
     host = isinstance(state.params.W1, np.ndarray)
+    # a sparse X: loss and gradients summed over blocks of rows, in buffers reused by every evaluation
+    block_sums = sparse.BlockSums(state.params, X.shape[0]) if sparse.is_sparse(X) else None
     if not host:  # weights on a device: one flat vector goes there, and one comes back, per evaluation
         xp, dev = devices.namespace(X), devices.device(X)
         host_dtype = devices.numpy_dtype(dtype)
@@ -79,9 +81,13 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         if not host:
             return evaluate_xp(vector)
         params = unflatten(vector)
-        acts = model.forward(params, X)
-        loss, dtheta = model.cross_entropy(acts, y, sample_weight)
-        grads = model.backward(params, acts, dtheta)
+        if block_sums is not None:
+            loss, grads, correct = sparse.loss_and_grads(block_sums, params, X, y, sample_weight)
+        else:
+            acts = model.forward(params, X)
+            loss, dtheta = model.cross_entropy(acts, y, sample_weight)
+            grads = model.backward(params, acts, dtheta)
+            correct = n_correct(acts.theta, y, sample_weight)
         penalty = 0.0
         if weight_decay:
             for W, dW in zip(params, grads):
@@ -90,7 +96,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
         norm = math.sqrt(sum(float(np.vdot(dW, dW)) for dW in grads))
         if not (math.isfinite(float(loss)) and math.isfinite(norm)):
             raise _NonFinite
-        stats = (float(loss), n_correct(acts.theta, y, sample_weight) / total, norm)
+        stats = (float(loss), correct / total, norm)
         df = np.concatenate([dW.ravel() for dW in grads]).astype(np.float64, copy=False)  # (P,)
         return float(loss) + penalty, df, stats
 

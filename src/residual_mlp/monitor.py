@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import model
+from . import model, sparse
 from .model import Params, array_namespace
 
 try:
@@ -108,7 +108,10 @@ def validation_row(params, validation, metric=None):
     accuracy counts rows; the score is metric's: "accuracy", or metric(params, X_val, y_val, w_val).
     """
     X_val, y_val, w_val = validation
-    acts = model.forward(params, X_val)
+    if sparse.is_sparse(X_val):  # by blocks of rows: theta, y_hat and log_y_hat only
+        acts = sparse.forward(params, X_val)
+    else:
+        acts = model.forward(params, X_val)
     loss, _ = model.cross_entropy(acts, y_val, w_val)
     accuracy = accuracy_of(acts.theta, y_val)
     if metric is None:

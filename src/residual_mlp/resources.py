@@ -16,6 +16,12 @@ model.py; P = D*D + M*D + M*M + C*M weights, b bytes per number of the training 
     validation forward pass   (3 D + 4 M + 3 C) V b   model.forward over the V validation rows
     data copies               N D b   when fit makes its own copy of X (a validation split, a cast)
 
+A SciPy sparse X (`sparse_bytes`, see sparse.py) is never densified whole: a copy of it counts its own
+bytes (data, indices, indptr) instead of N D b; mini-batches densify B rows (B D b), full batch and
+L-BFGS a block of K rows at a time (activations and the dense rows for K rows, one more gradient
+buffer for the sums, the logits N C b), and the validation pass runs by blocks too (its logits,
+probabilities and log-probabilities 3 V C b). The weights count as for dense X: W1 is D x D.
+
 `available_bytes` is the least of MemAvailable (/proc/meminfo), the cgroup's limit less its usage
 (cgroup v2 memory.max, v1 memory.limit_in_bytes, for this process's cgroup and its ancestors) and
 the address-space limit RLIMIT_AS less what the process has mapped. `check_training_memory` refuses a
@@ -45,7 +51,7 @@ def weight_count(D, M, C):
 
 
 def training_bytes(N, D, M, C, dtype=np.float64, *, batch_size=None, optimizer="gd", validation_rows=0,
-                   patience=None, shuffle=True, data_copy=False):
+                   patience=None, shuffle=True, data_copy=False, sparse_bytes=None, block_rows=None):
     """Bytes `train.fit` holds at its peak for N training rows (see the module docstring for the terms).
 
     Parameters
@@ -66,6 +72,10 @@ def training_bytes(N, D, M, C, dtype=np.float64, *, batch_size=None, optimizer="
         Shuffled mini-batches are gathered into a buffer of their own.
     data_copy : bool
         Whether fit copies X (N + validation_rows rows), as a validation split or a dtype cast does.
+    sparse_bytes : int or None
+        For a SciPy sparse X: its bytes (data, indices, indptr), counted for a copy instead of N D b.
+    block_rows : int or None
+        For a sparse X: the rows densified at once by full batch, L-BFGS and the validation pass.
 
     Returns
     -------
@@ -93,6 +103,14 @@ def training_bytes(N, D, M, C, dtype=np.float64, *, batch_size=None, optimizer="
     terms["best weights"] = P * b if patience is not None else 0
     terms["validation"] = (3 * D + 4 * M + 3 * C) * V * b
     terms["data copy"] = (N + V) * D * b if data_copy else 0
+    if sparse_bytes is not None:  # rows densified a block at a time (sparse.py)
+        K = min(N, int(block_rows or N))
+        if optimizer == "lbfgs" or B == N:
+            terms["activations"] = per_row * K * (2 if N % K else 1) + N * C * b
+            terms["gradients"] += P * b  # the blocks' own buffer, besides the sums
+        terms["gathered batch"] = (K if (optimizer == "lbfgs" or B == N) else B) * D * b
+        terms["validation"] = (5 * D + 4 * M + 4 * C) * min(V, K) * b + 3 * V * C * b
+        terms["data copy"] = int(sparse_bytes) if data_copy else 0
     terms["total"] = sum(terms.values())
     return terms
 

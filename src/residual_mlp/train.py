@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import devices, model, optim, resources, threads, workspace
+from . import devices, model, optim, resources, sparse, threads, workspace
 from .lbfgs import fit_lbfgs
 from .model import Params
 from .monitor import (  # noqa: F401  (the plateau constants: where they were before)
@@ -95,7 +95,13 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     X : array (N, D)
         Features, one sample per row: NumPy, or an array of any array API library (torch, CuPy,
         array-api-strict), which `fit` trains on where it lives (the weights, y and the sample and class
-        weights are moved there; the result is of that library and device).
+        weights are moved there; the result is of that library and device). Or a SciPy sparse matrix
+        or array of any format (converted once to CSR, in the weights' dtype), never densified whole:
+        mini-batches densify their B rows; full batch and L-BFGS sum the loss and gradients over
+        blocks of `sparse.block_rows` rows (a dense block and its activations in about 4 MiB,
+        or in one copy of the weights when that is larger),
+        equal to the dense result within float rounding; validation, `record_flow` and predictions
+        run by blocks too (see `sparse.py`). Sparse X needs NumPy weights.
     y : array (N,)
         Integer class indices in [0, C).
     lr : float
@@ -207,6 +213,10 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
             params = devices.to_device(params, X)
         else:
             _state_to_device(resume, X)
+    elif sparse.is_sparse(X):  # counted by its own bytes and one dense block (sparse.py)
+        sparse.check_memory(X, start.W1.shape[0], start.W2.shape[0], start.W4.shape[0], start.W1.dtype,
+                            batch_size=batch_size, optimizer=optimizer, validation_fraction=validation_fraction,
+                            validation_data=validation_data, patience=patience, shuffle=shuffle)
     else:
         _check_memory(start, X, batch_size, optimizer, validation_fraction, validation_data, patience, shuffle)
     if resume is not None:
@@ -299,8 +309,10 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
     # the step's buffers, one set of activations per batch shape, one gradient buffer for all
     workspaces = workspace.Workspaces(state.params)
     decay_scratch = np.empty(min(params_flat.size, 1 << 16), dtype) if flat and weight_decay else None
+    # sparse X: rows densified batch by batch (full batch: block by block), see sparse.py
+    sparse_batches = sparse.Batches(X, y, sample_weight, B, workspaces, state.params) if sparse.is_sparse(X) else None
     # unshuffled batches are the same views every epoch: made once
-    fixed_batches = (None if shuffled else
+    fixed_batches = (None if shuffled else sparse_batches if sparse_batches is not None else
                      tuple(_batches(X, y, sample_weight, None, B, workspaces, with_workspace=True)))
     isfinite, sqrt, vdot = math.isfinite, math.sqrt, np.vdot
     start = time.perf_counter() - (history.elapsed[-1] if history.elapsed else 0.0)
@@ -311,7 +323,8 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
             lr = base_lr * state.lr_scale * _schedule_factor(lr_schedule, state.epoch, epochs)
             if shuffled:  # a generator only when shuffling
                 order = np.random.default_rng([state.seed, state.epoch]).permutation(N)
-                batches = _batches(X, y, sample_weight, order, B, workspaces, with_workspace=True)
+                batches = (sparse_batches.epoch(order) if sparse_batches is not None else
+                           _batches(X, y, sample_weight, order, B, workspaces, with_workspace=True))
             else:
                 batches = fixed_batches
             loss_sum = correct = norm_sum = 0.0
@@ -602,8 +615,8 @@ def _check_options(lr, epochs, batch_size, optimizer, weight_decay, lr_schedule,
 def _prepare_data(params, X, y, sample_weight, validation_fraction, validation_data, seed):
     """Cast to the training dtype, check labels, split off the validation set."""
     C = params.W4.shape[0]
-    X = model._as_features(X, params)
-    if not isinstance(X, np.ndarray):
+    X = sparse.as_features(X, params) if sparse.is_sparse(X) else model._as_features(X, params)
+    if not isinstance(X, np.ndarray) and not sparse.is_sparse(X):
         return _prepare_data_xp(params, X, y, sample_weight, validation_fraction, validation_data, seed)
     y = model._as_labels(y, X.shape[0], C)
     if sample_weight is not None:
@@ -618,7 +631,8 @@ def _prepare_data(params, X, y, sample_weight, validation_fraction, validation_d
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     X_val = y_val = None
     if validation_data is not None:
-        X_val = model._as_features(validation_data[0], params)
+        X_val = validation_data[0]
+        X_val = sparse.as_features(X_val, params) if sparse.is_sparse(X_val) else model._as_features(X_val, params)
         y_val = model._as_labels(validation_data[1], X_val.shape[0], C)
     elif validation_fraction:
         if not 0 < validation_fraction < 1:
