@@ -121,3 +121,20 @@ def test_a_pickle_of_version_0_2_0_still_loads(iris):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         old.partial_fit(X, y)
+
+
+def test_under_array_api_dispatch_the_arrays_are_of_the_inputs_library(iris):
+    torch = pytest.importorskip("torch")
+    import sklearn
+
+    X, y = iris
+    codes = np.searchsorted(np.unique(y), y)
+    with sklearn.config_context(array_api_dispatch=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = ResidualMLPClassifier(n_hidden=8, max_iter=3, early_stopping=True, random_state=0).fit(
+            torch.asarray(X), torch.asarray(codes))
+    assert all(isinstance(W, torch.Tensor) for W in est.params_)
+    assert all(isinstance(A, torch.Tensor) for slot in est._optimizer_state["slots"].values() for A in slot)
+    host = {k: v for k, v in vars(est).items() if (k.endswith("_") or k.startswith("_")) and k not in (
+        "params_", "_optimizer_state")}
+    assert _plain_types(host) == []
