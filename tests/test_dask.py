@@ -326,3 +326,38 @@ def test_from_frame_keeps_parquet_columns_partitioned_alike(tmp_path):
         assert rel(dW, dW_ref) <= 1e-12
     with pytest.raises(InputError, match="column 'species' not found"):
         from_frame(stored, "species")
+
+
+@pytest.mark.sklearn_1_9
+def test_the_estimator_on_dask_reports_its_epochs_to_callbacks_and_stops_when_asked():
+    from residual_mlp import ResidualMLPClassifier
+
+    class StopAtTwo:
+        def __init__(self):
+            self.ends = []
+
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context, *, X=None, fitted_estimator=None):
+            if context.task_name != "epoch" or fitted_estimator is None:
+                return False
+            self.ends.append((X, fitted_estimator.params_))
+            return len(self.ends) == 2
+
+    X, y, _ = data()
+    Xd, yd, _ = chunked(X, y, None, ROWS)
+    stop = StopAtTwo()
+    with dask.config.set(scheduler="threads"):
+        est = ResidualMLPClassifier(n_hidden=M, recipe="seed", max_iter=10, random_state=0).set_callbacks(stop)
+        est.fit(Xd, yd)
+    assert est.n_iter_ == 2 and est.stop_reason_ == "stopped"
+    assert [x for x, _ in stop.ends] == [None, None]  # no data: scoring would compute the collection each epoch
+    for W, V in zip(stop.ends[-1][1], est.params_):
+        np.testing.assert_array_equal(W, V)
