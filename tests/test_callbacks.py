@@ -178,3 +178,36 @@ else:
         small(max_iter=3).set_callbacks(sparse_flow).fit(sp.csr_matrix(X), y)
         for mine, dense in zip(sparse_flow.records, flow.records):
             assert mine == pytest.approx(dense, rel=1e-10, nan_ok=True)
+
+    def test_callbacks_stay_out_of_model_files_and_the_model_keeps_them(iris, tmp_path):
+        import residual_mlp
+
+        X, y = iris
+        monitor, flow = ScoringMonitor(scoring="accuracy"), GradientFlow()
+        pipe = sk_make_pipeline(StandardScaler(), small(max_iter=2).set_callbacks(monitor, flow))
+        pipe.set_callbacks(ProgressBar())
+        pipe.fit(X, y)
+        residual_mlp.save_model(pipe, tmp_path / "m.skops")
+        again = residual_mlp.load_model(tmp_path / "m.skops")  # no callback type in the file
+        np.testing.assert_array_equal(again.predict_proba(X), pipe.predict_proba(X))
+        assert not hasattr(again[-1], "_skl_callbacks") and not hasattr(again, "_skl_callbacks")
+        assert pipe[-1]._skl_callbacks == [monitor, flow] and len(pipe._skl_callbacks) == 1
+        pipe[-1].save(tmp_path / "e.skops")
+        assert not hasattr(ResidualMLPClassifier.load(tmp_path / "e.skops"), "_skl_callbacks")
+
+    def test_an_interrupt_in_a_hook_ends_the_epoch_task_once(iris):
+        X, y = iris
+
+        class Interrupting(Recorder):
+            def on_fit_task_end(self, estimator, context, *, X=None, y=None, fitted_estimator=None):
+                super().on_fit_task_end(estimator, context, X=X, y=y, fitted_estimator=fitted_estimator)
+                if context.task_name == "epoch" and context.task_id == 1:
+                    raise KeyboardInterrupt
+
+        rec = Interrupting()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = small(max_iter=5).set_callbacks(rec).fit(X, y)
+        assert est.stop_reason_ == "interrupted" and est.n_iter_ == 2
+        ends = [c[:3] for c in rec.calls if c[0] == "end"]
+        assert ends == [("end", "epoch", 0), ("end", "epoch", 1), ("end", "fit", 0)]

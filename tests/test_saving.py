@@ -136,3 +136,33 @@ def test_non_regular_files_are_refused_unread(tmp_path):
         rm.load_model(tmp_path / "absent.skops")
     with pytest.raises(InputError, match="is a directory"):
         rm.load_model(tmp_path)
+
+
+@pytest.mark.parametrize("thing", [None, "model", {"a": 1}, rm.ResidualMLPClassifier()])
+def test_save_model_refuses_what_is_not_a_fitted_model_before_writing(tmp_path, thing):
+    from sklearn.exceptions import NotFittedError
+
+    path = tmp_path / "m.skops"
+    with pytest.raises((TypeError, NotFittedError)):
+        rm.save_model(thing, path)
+    assert not path.exists()
+
+
+def test_save_model_path_faults_are_one_line_output_errors_and_leave_nothing(tmp_path, fitted):
+    from residual_mlp.errors import OutputError
+
+    pipe = fitted[0]
+    with pytest.raises(OutputError, match=r"folder .*missing.* does not exist"):
+        rm.save_model(pipe, tmp_path / "missing" / "m.skops")
+    with pytest.raises(OutputError, match="is a directory, not a regular file"):
+        rm.save_model(pipe, tmp_path)
+    old = tmp_path / "old.skops"
+    old.write_bytes(b"kept")
+    old.chmod(0o444)
+    with pytest.raises(OutputError, match="read-only"):
+        rm.save_model(pipe, old)
+    assert old.read_bytes() == b"kept" and sorted(p.name for p in tmp_path.iterdir()) == ["old.skops"]
+    with pytest.raises(TypeError, match="optimizer_state must be True or False"):
+        rm.save_model(pipe, tmp_path / "m.skops", optimizer_state="yes")
+    with pytest.raises(InputError, match="path is a string or path-like, not NoneType"):
+        rm.load_model(None)

@@ -77,7 +77,8 @@ class EpochTasks:
         """`train.fit`'s callback: end the epoch that just finished, begin the next; True to stop."""
         if not self.epochs:
             return False
-        stop = self.task.call_on_fit_task_end(
+        task, self.task = self.task, None  # ended once, even when a hook raises (Ctrl-C while scoring)
+        stop = task.call_on_fit_task_end(
             estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
             reconstruction_attributes=lambda: self._snapshot(state.params))
         self.task = self._begin_epoch(state.params)

@@ -61,15 +61,54 @@ def save_model(model, path, record=None, *, optimizer_state=False):
         twice the weights' size), so that `partial_fit` after loading continues the run exactly.
         Without it, `partial_fit` after loading starts the optimizer afresh from the saved weights,
         with a warning.
+
+    Callbacks set with ``set_callbacks`` (scikit-learn 1.9+) are not saved: they belong to a run, and
+    a model file holds no code.
+
+    Raises
+    ------
+    TypeError
+        `model` is not a Pipeline ending in a ResidualMLPClassifier, nor one; `optimizer_state` is not a bool.
+    sklearn.exceptions.NotFittedError
+        The classifier is not fitted.
+    residual_mlp.errors.OutputError
+        `path` cannot take the file (a folder, a missing folder, a read-only file, a full disk, ...);
+        one line naming it. Nothing is left behind, and an existing file there is untouched.
     """
     import skops.io as sio
+    from sklearn.utils.validation import check_is_fitted
 
     from . import __version__
+    from .atomic import check_target
+    from .errors import OutputError
 
-    model = _for_file(model, optimizer_state)
+    _check_savable(model)
+    if not isinstance(optimizer_state, (bool, np.bool_)):
+        raise TypeError(f"optimizer_state must be True or False, got {optimizer_state!r}")
+    check_is_fitted(classifier_of(model), "params_")
+    try:
+        check_target(path, "")
+    except InputError as e:
+        raise OutputError(f"cannot write the model file: {e}") from None
+    model = _for_file(model, bool(optimizer_state))
     content = {"format": FORMAT, "format_version": FORMAT_VERSION,
                "record": {**_plain(record or {}), "package_version": __version__}, "model": model}
-    write_atomic(path, sio.dumps(content))
+    data = sio.dumps(content)
+    try:
+        write_atomic(path, data)
+    except OSError as e:
+        raise OutputError(f"{os.fspath(path)}: cannot write the model file: {e.strerror or short_reason(e)}") from None
+
+
+def _check_savable(model):
+    from sklearn.pipeline import Pipeline
+
+    from .estimator import ResidualMLPClassifier
+
+    last = model.steps[-1][1] if isinstance(model, Pipeline) and model.steps else model
+    if not isinstance(last, ResidualMLPClassifier):
+        raise TypeError(f"save_model takes a fitted ResidualMLPClassifier or a Pipeline ending in one, "
+                        f"not {type(model).__name__}")
 
 
 def load_model(path):
@@ -79,6 +118,8 @@ def load_model(path):
 
 def read_model_file(path) -> ModelFile:
     """A model file's `ModelFile` (format 2, or format 1 converted); InputError naming the file for any fault."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise InputError(f"a model file's path is a string or path-like, not {type(path).__name__}")
     path = os.fspath(path)
     size = os.path.getsize(path) if os.path.isfile(path) else 0
     if os.path.isdir(path):
@@ -253,6 +294,7 @@ def _for_file(model, optimizer_state):
 
     from .devices import is_host, to_host
 
+    model = _without_callbacks(model)
     est = classifier_of(model)
     state = getattr(est, "_optimizer_state", None)
     on_device = hasattr(est, "params_") and not all(is_host(W) for W in est.params_)
@@ -271,6 +313,27 @@ def _for_file(model, optimizer_state):
         model.steps = [*model.steps[:-1], (model.steps[-1][0], est)]
         return model
     return est
+
+
+def _without_callbacks(model):
+    """The model, with shallow copies of the pipeline and of each step that holds callbacks, without them."""
+    import copy
+
+    def bare(obj):
+        if "_skl_callbacks" not in getattr(obj, "__dict__", {}):
+            return obj
+        obj = copy.copy(obj)
+        del obj.__dict__["_skl_callbacks"]
+        return obj
+
+    if not hasattr(model, "steps"):
+        return bare(model)
+    steps = [(name, bare(step)) for name, step in model.steps]
+    new = bare(model)
+    if any(step is not old for (_, step), (_, old) in zip(steps, model.steps)):
+        new = copy.copy(model) if new is model else new
+        new.steps = steps
+    return new
 
 
 def _plain(value):
