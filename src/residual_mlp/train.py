@@ -40,8 +40,10 @@ class History:
     Full batch: L at the start of step k (before its update), exactly the seed's L.
     Mini-batch: the mean of the batch losses met during epoch k, weighted by batch size.
     `accuracy` is measured on the same forward passes; `val_*` at the end of each epoch.
-    `grad_norm` is the Frobenius norm of the whole gradient (all four matrices, weight decay
-    included), averaged over the epoch's steps. `elapsed` is wall time since the start, in seconds.
+    `grad_norm` is the Frobenius norm of the whole gradient (all four matrices, weight decay included),
+    averaged over the epoch's steps. `elapsed` is wall time since the start, in seconds. `best_epoch` is
+    the row (0-based) of the epoch whose weights early stopping kept: epoch ``best_epoch + 1`` in the
+    1-based count of `message`.
     """
 
     loss: list = field(default_factory=list)
