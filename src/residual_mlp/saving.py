@@ -97,7 +97,7 @@ def save_model(model, path, record=None, *, optimizer_state=False):
     try:
         write_atomic(path, data)
     except OSError as e:
-        raise OutputError(f"{os.fspath(path)}: cannot write the model file: {e.strerror or short_reason(e)}") from None
+        raise OutputError(f"{os.fspath(path)}: cannot write the model file: {e.strerror or short_reason(e)}") from e
 
 
 def _check_savable(model):

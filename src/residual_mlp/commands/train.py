@@ -299,8 +299,9 @@ def _commit(args, outputs, pipe, record, history):
             write_figure(stage.path("--plot-flow"), plot_flow(history), args.plot_flow)
         try:
             save_model(pipe, stage.path("--out"), record)
-        except OSError as e:
-            raise InputError(f"cannot write the model to {args.out}: {e.strerror or e}") from None
+        except OutputError as e:  # it names the staged file: say the reason for the one the user named
+            reason = getattr(e.__cause__, "strerror", None) or str(e)
+            raise OutputError(f"cannot write the model to {args.out}: {reason}") from None
 
 
 def _settings(args, est):
