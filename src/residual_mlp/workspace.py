@@ -39,6 +39,11 @@ import numpy as np
 from . import model
 from .model import Params
 
+# Shuffled mini-batches are gathered this many bytes of X at a time (whole batches, at least one):
+# one np.take serves many small batches, each then a slice of the gathered block. The block is held
+# once per run, in place of one gathered batch.
+GATHER_BYTES = 1 << 20
+
 
 class Workspace:
     """Buffers for training steps on batches of `n_samples` rows in one dtype."""
@@ -69,31 +74,13 @@ class Workspace:
         self.zeros_d, self.zeros_m = self.zero_row[:D], self.zero_row[:M]
         self.log_y_hat_flat = self.log_y_hat.ravel()  # (N C,)  views, for the picks by flat index
         self.dtheta_flat = self.dtheta.ravel()        # (N C,)
-        self.batch = None                     # (x, y, w) buffers for gathered rows, made on first use
 
     @property
     def nbytes(self):
-        """Bytes held: activations, gradients, scratch (and gathered batch rows once used)."""
+        """Bytes held: activations, gradients and scratch."""
         arrays = [self.z, self.s, self.t, self.p, self.r, self.theta, self.log_y_hat, self.dtheta,
                   self.row_stat, self.row_starts, self.picks, self.zero_row, self.grads_flat]
-        if self.batch is not None:
-            arrays += [a for a in self.batch if a is not None]
         return sum(a.nbytes for a in arrays)
-
-    def gather(self, X, y, sample_weight, index):
-        """Rows `index` of X (N_all, D), y and sample_weight, copied into this workspace's batch buffers."""
-        N, D = self.shape[:2]
-        if self.batch is None:
-            self.batch = (np.empty((N, D), self.dtype),                          # (N, D)
-                          np.empty(N, y.dtype),                                  # (N,)
-                          None if sample_weight is None else np.empty(N, sample_weight.dtype))
-        xb, yb, wb = self.batch
-        # mode="wrap" skips the bounds-checking copy of mode="raise"; `index` is a permutation's slice
-        np.take(X, index, axis=0, out=xb, mode="wrap")
-        np.take(y, index, out=yb, mode="wrap")
-        if sample_weight is not None:
-            np.take(sample_weight, index, out=wb, mode="wrap")
-        return xb, yb, wb
 
     def loss(self, params: Params, x, y, sample_weight=None):
         """Forward pass and cross-entropy of the batch x (N, D), y (N,); leaves theta and dtheta here.
@@ -194,13 +181,39 @@ def packed(shapes, dtype):
     return flat, Params(*views)
 
 
+def gather_rows(batch_rows, n_features, itemsize):
+    """Rows to gather at once for batches of `batch_rows`: whole batches, about GATHER_BYTES of X."""
+    return batch_rows * max(1, GATHER_BYTES // max(1, batch_rows * n_features * itemsize))
+
+
 class Workspaces:
-    """One `Workspace` per batch shape (N, dtype), made on first use, for the dimensions of `params`."""
+    """One `Workspace` per batch shape (N, dtype), made on first use, for the dimensions of `params`;
+    and one buffer for shuffled rows (`gather`)."""
 
     def __init__(self, params: Params):
         self.dims = (params.W1.shape[0], params.W2.shape[0], params.W4.shape[0])  # D, M, C
         self.by_shape = {}
         self.grads = {}  # dtype -> (flat, Params): one gradient buffer per dtype, shared by all shapes
+        self.rows = None  # (x, y, w) buffers for gathered rows, made on first use
+
+    def gather(self, X, y, sample_weight, index):
+        """Rows `index` of X (N_all, D), y and sample_weight, copied into one reused buffer.
+
+        Returns (x, y, w) of len(index) rows each, contiguous (w None without sample weights): one
+        gather serves many batches, which are then slices of it (views, no copy per batch).
+        """
+        n = index.shape[0]
+        if self.rows is None or self.rows[0].shape[0] < n or self.rows[0].dtype != X.dtype:
+            self.rows = (np.empty((n, X.shape[1]), X.dtype),                         # (n, D)
+                         np.empty(n, y.dtype),                                       # (n,)
+                         None if sample_weight is None else np.empty(n, sample_weight.dtype))
+        xr, yr, wr = (None if a is None else a[:n] for a in self.rows)
+        # mode="wrap" skips the bounds-checking copy of mode="raise"; `index` is a permutation's slice
+        np.take(X, index, axis=0, out=xr, mode="wrap")
+        np.take(y, index, out=yr, mode="wrap")
+        if sample_weight is not None:
+            np.take(sample_weight, index, out=wr, mode="wrap")
+        return xr, yr, wr
 
     def get(self, n_samples, dtype) -> Workspace:
         key = (n_samples, dtype)
@@ -214,6 +227,8 @@ class Workspaces:
 
     @property
     def nbytes(self):
-        """Bytes held by all the workspaces made so far (the shared gradients counted once)."""
+        """Bytes held by all the workspaces made so far (the shared gradients counted once) and the
+        buffer of gathered rows."""
         shared = sum(flat.nbytes for flat, _ in self.grads.values())
-        return sum(ws.nbytes - ws.grads_flat.nbytes for ws in self.by_shape.values()) + shared
+        rows = 0 if self.rows is None else sum(a.nbytes for a in self.rows if a is not None)
+        return sum(ws.nbytes - ws.grads_flat.nbytes for ws in self.by_shape.values()) + shared + rows
