@@ -210,13 +210,7 @@ class JaxStep(Timer):
         jax.config.update("jax_enable_x64", True)
         self.jax = jax
 
-        def loss(Ws, X, y):
-            W1, W2, W3, W4 = Ws
-            s = jax.nn.relu(X) @ W1.T + X
-            t = s @ W2.T
-            r = jax.nn.relu(t) @ W3.T + t
-            log_y_hat = jax.nn.log_softmax(r @ W4.T)
-            return -jnp.mean(jnp.take_along_axis(log_y_hat, y[:, None], axis=1))
+        loss = jax_loss()
 
         def step(Ws, X, y):
             value, grads = jax.value_and_grad(loss)(Ws, X, y)
@@ -232,6 +226,22 @@ class JaxStep(Timer):
             self.Ws, value = self.step(self.Ws, self.X, self.y)
         if n:
             value.block_until_ready()
+
+
+def jax_loss():
+    """The network's mean cross-entropy in JAX: loss(Ws, X, y) with Ws = [W1, W2, W3, W4]."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(Ws, X, y):
+        W1, W2, W3, W4 = Ws
+        s = jax.nn.relu(X) @ W1.T + X
+        t = s @ W2.T
+        r = jax.nn.relu(t) @ W3.T + t
+        log_y_hat = jax.nn.log_softmax(r @ W4.T)
+        return -jnp.mean(jnp.take_along_axis(log_y_hat, y[:, None], axis=1))
+
+    return loss
 
 
 class SklearnStep(Timer):
