@@ -106,6 +106,22 @@ def test_label_dtypes(label_dtype):
                 model.loss_and_grads(params, X, y, w), 0.0, np.dtype(label_dtype).name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, d, m, c", [(1, 7, 9, 4), (5, 1, 3, 2), (5, 3, 1, 2), (3, 64, 64, 10), (33, 20, 12, 1)])
+def test_fast_path_is_bit_for_bit_on_edge_shapes(n, d, m, c, dtype):
+    """Exactly model.py's numbers (not merely close) where BLAS might pick another kernel: one row,
+    one feature, one hidden unit, one class; float32 too."""
+    rng = np.random.default_rng(n + d + m + c)
+    X = rng.standard_normal((n, d)).astype(dtype)                     # (n, d)
+    y = rng.integers(0, c, n)                                         # (n,)
+    params = Params(*(W.astype(dtype) for W in model.init_params(d, m, c, seed=2)))
+    L_ref, g_ref = model.loss_and_grads(params, X, y)
+    L, grads = Workspace(n, d, m, c, dtype).loss_and_grads(params, X, y)
+    assert L == L_ref
+    for a, b in zip(grads, g_ref):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_theta_survives_backward():
     params, X, y, _ = make_case("plain")
     ws = Workspace(N, D, M, C, np.float64)
