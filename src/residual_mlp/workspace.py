@@ -17,7 +17,9 @@ traffic differs (tests/test_workspace.py holds the two equal):
   numpy deprecates a third positional argument there);
 - backward writes each gradient over an activation it has finished reading;
 - the four gradients are views of one flat buffer (`packed`), so that `fit` can add weight decay
-  and take a gradient-descent step with one ufunc call over all four matrices at once.
+  and take a gradient-descent step with one ufunc call over all four matrices at once;
+- shuffled rows are gathered for many batches at once (`Workspaces.gather`, GATHER_BYTES of X),
+  each batch then a view of the gathered block.
 
 Buffer life, N samples (shape letters as in model.py):
 
