@@ -15,8 +15,9 @@ step (caches and thread pools back to speed after the sleep).
   of its epoch callback, so that one `fit` call (one set of buffers, as in real use) runs every round;
   its first step, which allocates the buffers, is not timed. The time includes everything fit does per
   epoch: the step, the loss, the accuracy, the gradient norm, the history.
-- torch: the same network in PyTorch eager, autograd, torch.optim.SGD, same number of threads as
-  numpy's BLAS; per step zero_grad, forward, cross_entropy, backward, step, loss.item().
+- torch: the same network in PyTorch eager, autograd, torch.optim.SGD, as many threads as fit uses
+  (its choice for the size, `residual_mlp.threads`); per step zero_grad, forward, cross_entropy,
+  backward, step, loss.item().
 - jax: the same network and step under jax.jit (params donated), "not installed" when it is not.
   XLA sizes its thread pool by the CPUs the process may use: with fewer BLAS threads than CPUs, the
   whole process is kept on that many CPUs, so that every contender gets the same cores.
@@ -49,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from residual_mlp import model, train  # noqa: E402
+from residual_mlp.threads import blas_threads as fit_threads  # noqa: E402
 
 SIZES = [(64, 64, 64, 10), (256, 64, 128, 10), (1024, 784, 256, 10), (4096, 784, 1024, 10),
          (8192, 2048, 2048, 10)]
@@ -210,13 +212,7 @@ class JaxStep(Timer):
         jax.config.update("jax_enable_x64", True)
         self.jax = jax
 
-        def loss(Ws, X, y):
-            W1, W2, W3, W4 = Ws
-            s = jax.nn.relu(X) @ W1.T + X
-            t = s @ W2.T
-            r = jax.nn.relu(t) @ W3.T + t
-            log_y_hat = jax.nn.log_softmax(r @ W4.T)
-            return -jnp.mean(jnp.take_along_axis(log_y_hat, y[:, None], axis=1))
+        loss = jax_loss()
 
         def step(Ws, X, y):
             value, grads = jax.value_and_grad(loss)(Ws, X, y)
@@ -232,6 +228,22 @@ class JaxStep(Timer):
             self.Ws, value = self.step(self.Ws, self.X, self.y)
         if n:
             value.block_until_ready()
+
+
+def jax_loss():
+    """The network's mean cross-entropy in JAX: loss(Ws, X, y) with Ws = [W1, W2, W3, W4]."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(Ws, X, y):
+        W1, W2, W3, W4 = Ws
+        s = jax.nn.relu(X) @ W1.T + X
+        t = s @ W2.T
+        r = jax.nn.relu(t) @ W3.T + t
+        log_y_hat = jax.nn.log_softmax(r @ W4.T)
+        return -jnp.mean(jnp.take_along_axis(log_y_hat, y[:, None], axis=1))
+
+    return loss
 
 
 class SklearnStep(Timer):
@@ -326,8 +338,8 @@ def bench_size(size, dtype, threads, quick, peers):
     rounds, steps, warm = plan(N, D, M, quick)
     gemm = GemmPeak(dtype, 1024 if quick else 2048)
     others = []
-    if "torch" in peers:
-        others.append(TorchStep(params, X, y, threads))
+    if "torch" in peers:  # as many threads as fit chooses for this size (residual_mlp.threads)
+        others.append(TorchStep(params, X, y, fit_threads(N, D, M) or threads))
         others[-1].steps(1)  # warm up
     if "jax" in peers:
         others.append(JaxStep(params, X, y, threads))

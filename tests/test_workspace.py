@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch_twin
 
-from residual_mlp import model, train
+from residual_mlp import model, train, workspace
 from residual_mlp.model import Params
 from residual_mlp.workspace import Workspace, Workspaces
 
@@ -106,6 +106,22 @@ def test_label_dtypes(label_dtype):
                 model.loss_and_grads(params, X, y, w), 0.0, np.dtype(label_dtype).name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, d, m, c", [(1, 7, 9, 4), (5, 1, 3, 2), (5, 3, 1, 2), (3, 64, 64, 10), (33, 20, 12, 1)])
+def test_fast_path_is_bit_for_bit_on_edge_shapes(n, d, m, c, dtype):
+    """Exactly model.py's numbers (not merely close) where BLAS might pick another kernel: one row,
+    one feature, one hidden unit, one class; float32 too."""
+    rng = np.random.default_rng(n + d + m + c)
+    X = rng.standard_normal((n, d)).astype(dtype)                     # (n, d)
+    y = rng.integers(0, c, n)                                         # (n,)
+    params = Params(*(W.astype(dtype) for W in model.init_params(d, m, c, seed=2)))
+    L_ref, g_ref = model.loss_and_grads(params, X, y)
+    L, grads = Workspace(n, d, m, c, dtype).loss_and_grads(params, X, y)
+    assert L == L_ref
+    for a, b in zip(grads, g_ref):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_theta_survives_backward():
     params, X, y, _ = make_case("plain")
     ws = Workspace(N, D, M, C, np.float64)
@@ -150,7 +166,12 @@ def test_workspaces_are_keyed_on_batch_shape():
     assert len(cache.by_shape) == 3
 
 
-def test_batches_are_views_or_gathered_rows():
+@pytest.mark.parametrize("gather_bytes", [1 << 20, 16 * D * 8, 40 * D * 8])
+def test_batches_are_views_or_gathered_rows(monkeypatch, gather_bytes):
+    """Shuffled batches are the rows `order` picks, in order, as views of one reused buffer gathered
+    whole batches at a time: one block (1 MiB), one batch per block, or two batches per block (50
+    rows: blocks of 32, 18; the last block holds a full and a short batch)."""
+    monkeypatch.setattr(workspace, "GATHER_BYTES", gather_bytes)
     rng = np.random.default_rng(0)
     X, y, w = rng.standard_normal((50, D)), rng.integers(0, C, 50), rng.random(50)
     cache = Workspaces(model.init_params(D, M, C, seed=0))
@@ -158,15 +179,36 @@ def test_batches_are_views_or_gathered_rows():
     assert [b[0].shape[0] for b in plain] == [16, 16, 16, 2]
     assert all(np.shares_memory(Xb, X) for Xb, _, _ in plain)
     order = rng.permutation(50)
-    seen = []
+    batches = list(train._batches(X, y, w, order, 16, cache, with_workspace=True))
+    assert [b[1].shape[0] for b in batches] == [16, 16, 16, 2]
+    buffer = cache.rows[0]
+    for i, (ws, Xb, yb, wb) in enumerate(batches):
+        index = order[16 * i:16 * (i + 1)]
+        assert ws is cache.get(len(index), X.dtype)
+        assert np.shares_memory(Xb, buffer) and not np.shares_memory(Xb, X)
+        assert np.shares_memory(yb, cache.rows[1]) and np.shares_memory(wb, cache.rows[2])
+    # the buffer is reused: check each batch's values as it comes, before the next gather
     for i, (Xb, yb, wb) in enumerate(train._batches(X, y, w, order, 16, cache)):
         index = order[16 * i:16 * (i + 1)]
         np.testing.assert_array_equal(Xb, X[index])
         np.testing.assert_array_equal(yb, y[index])
         np.testing.assert_array_equal(wb, w[index])
-        assert not np.shares_memory(Xb, X)
-        seen.append(Xb)
-    assert seen[0] is seen[1] is seen[2] and seen[3] is not seen[0]  # same-size batches share
+    assert cache.rows[0] is buffer and buffer.shape[0] == min(workspace.gather_rows(16, D, 8), 50)
+    assert cache.nbytes >= buffer.nbytes
+
+
+def test_batches_skip_zero_weight_batches_without_losing_rows():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((40, D)), rng.integers(0, C, 40)
+    order = rng.permutation(40)
+    w = np.ones(40)
+    w[order[10:20]] = 0.0                                             # the second batch of 10 weighs nothing
+    cache = Workspaces(model.init_params(D, M, C, seed=0))
+    batches = [(Xb.copy(), yb.copy()) for Xb, yb, _ in train._batches(X, y, w, order, 10, cache)]
+    assert len(batches) == 3
+    for (Xb, yb), index in zip(batches, (order[0:10], order[20:30], order[30:40])):
+        np.testing.assert_array_equal(Xb, X[index])
+        np.testing.assert_array_equal(yb, y[index])
 
 
 def plain_fit(params, X, y, *, lr, epochs, batch_size=None, sample_weight=None, weight_decay=0.0,

@@ -345,9 +345,10 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
                     else:
                         for W, dW in zip(state.params, grads):
                             dW += weight_decay * W
-                dW1, dW2, dW3, dW4 = grads
-                norm = sqrt(sum((float(vdot(dW1, dW1)), float(vdot(dW2, dW2)),
-                                 float(vdot(dW3, dW3)), float(vdot(dW4, dW4)))))
+                if flat:  # one dot product over all four (the gaps between them hold zeros)
+                    norm = sqrt(float(vdot(ws.grads_flat, ws.grads_flat)))
+                else:
+                    norm = sqrt(sum(float(vdot(dW, dW)) for dW in grads))
                 if not isfinite(norm):
                     finite = False
                     break
@@ -572,20 +573,24 @@ def _schedule_factor(schedule, epoch, epochs):
 
 
 def _batches(X, y, w, order, B, workspaces, with_workspace=False):
-    """Mini-batches of B rows: views of X in order; shuffled, the rows `order` picks for each batch
-    are gathered into its workspace's buffers (no per-epoch copy of X). A batch whose sample
-    weights are all zero has no loss to follow and is skipped. Each is (x, y, w), or with
-    `with_workspace` (its workspace, x, y, w)."""
-    for i in range(0, X.shape[0], B):
+    """Mini-batches of B rows: views of X in order; shuffled, the rows `order` picks are gathered
+    about a megabyte at a time into one reused buffer (workspace.gather_rows; no per-epoch copy of
+    X), and each batch is a view of it. A batch whose sample weights are all zero has no loss to
+    follow and is skipped. Each is (x, y, w), or with `with_workspace` (its workspace, x, y, w)."""
+    N = X.shape[0]
+    block = B if order is None else workspace.gather_rows(B, X.shape[1], X.dtype.itemsize)
+    get = workspaces.get
+    for i in range(0, N, block):
         if order is None:
-            xb, yb, wb = X[i:i + B], y[i:i + B], (None if w is None else w[i:i + B])
-            ws = workspaces.get(xb.shape[0], X.dtype)
+            Xr, yr, wr = X, y, w
+            rows = range(i, min(i + B, N), B)
         else:
-            index = order[i:i + B]
-            ws = workspaces.get(index.shape[0], X.dtype)
-            xb, yb, wb = ws.gather(X, y, w, index)
-        if wb is None or wb.any():
-            yield (ws, xb, yb, wb) if with_workspace else (xb, yb, wb)
+            Xr, yr, wr = workspaces.gather(X, y, w, order[i:i + block])
+            rows = range(0, Xr.shape[0], B)
+        for j in rows:
+            xb, yb, wb = Xr[j:j + B], yr[j:j + B], (None if wr is None else wr[j:j + B])
+            if wb is None or wb.any():
+                yield (get(xb.shape[0], X.dtype), xb, yb, wb) if with_workspace else (xb, yb, wb)
 
 
 def _progress_bar(progress, done, total):
