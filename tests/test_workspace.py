@@ -260,3 +260,18 @@ def test_fit_equals_plain_loop(dtype, batch_size, weighted, rtol):
         assert rel_diff(a, params[i]) > 1e-3                        # training did move the weights
     np.testing.assert_allclose(history.loss, losses, rtol=rtol)
     np.testing.assert_allclose(history.accuracy, accuracies, rtol=rtol)
+
+
+@pytest.mark.parametrize("N, D, B", [(5000, 20, 32), (300, 20, 64), (2000, 3000, 16)])
+def test_the_memory_estimate_counts_the_gathered_rows_buffer_as_made(N, D, B):
+    from residual_mlp import resources
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((N, D)), rng.integers(0, 3, N)
+    params = model.init_params(D, 4, 3, seed=0)
+    workspaces = workspace.Workspaces(params)
+    order = rng.permutation(N)
+    for _ in train._batches(X, y, None, order, B, workspaces):
+        pass
+    estimate = resources.training_bytes(N, D, 4, 3, batch_size=B)["gathered batch"]
+    assert estimate == workspaces.rows[0].nbytes

@@ -35,6 +35,7 @@ import resource
 import numpy as np
 
 from .errors import InputError
+from .workspace import gather_rows
 
 MARGIN = 1.25   # the estimate is raised by this factor before the comparison: BLAS, Python and
                 # numpy temporaries come on top of the arrays counted
@@ -99,7 +100,8 @@ def training_bytes(N, D, M, C, dtype=np.float64, *, batch_size=None, optimizer="
         terms["optimizer"] = {"momentum": 1, "nesterov": 1, "adam": 2}.get(optimizer, 0) * P * b
         short = N % B != 0
         terms["activations"] = per_row * B * (2 if short else 1)
-        terms["gathered batch"] = B * D * b if (shuffle and B < N) else 0
+        # shuffled rows are gathered whole batches at a time, about workspace.GATHER_BYTES (workspace.gather_rows)
+        terms["gathered batch"] = min(N, gather_rows(B, D, b)) * D * b if (shuffle and B < N) else 0
     terms["best weights"] = P * b if patience is not None else 0
     terms["validation"] = (3 * D + 4 * M + 3 * C) * V * b
     terms["data copy"] = (N + V) * D * b if data_copy else 0

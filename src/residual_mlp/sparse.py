@@ -157,8 +157,8 @@ class BlockSums:
 class Batches:
     """The batches of train.py's epoch loop for a CSR X (N, D): (workspace, x, y, w) each.
 
-    B < N: mini-batches, each densified into its workspace's batch buffer (the buffer a dense X's
-    shuffled batch is gathered into); iterating this object gives them in order, `epoch(order)` in
+    B < N: mini-batches, each densified into a reused buffer of its size (at most two: B rows, and the
+    short last batch's); iterating this object gives them in order, `epoch(order)` in
     the order of a permutation. B = N (full batch): one item whose workspace is a `BlockSums`.
     Batches whose sample weights are all 0 are skipped, as for dense X.
     """
@@ -166,6 +166,7 @@ class Batches:
     def __init__(self, X, y, sample_weight, B, workspaces: workspace.Workspaces, params: Params):
         self.X, self.y, self.w, self.B, self.workspaces = X, y, sample_weight, int(B), workspaces
         self.sums = BlockSums(params, X.shape[0]) if self.B >= X.shape[0] else None
+        self.buffers = {}  # rows -> (rows, D) dense buffer
 
     def __iter__(self):
         return self.epoch(None)
@@ -181,10 +182,11 @@ class Batches:
             wb = None if w is None else w[index]
             if wb is not None and not wb.any():
                 continue
-            ws = self.workspaces.get(yb.shape[0], X.dtype)
-            if ws.batch is None:  # the buffers workspace.Workspace.gather makes for dense rows
-                ws.batch = (np.empty((yb.shape[0], X.shape[1]), X.dtype), None, None)  # (B, D)
-            yield ws, densify(X, index, ws.batch[0]), yb, wb
+            n = yb.shape[0]
+            buffer = self.buffers.get(n)
+            if buffer is None:
+                buffer = self.buffers[n] = np.empty((n, X.shape[1]), X.dtype)  # (n, D)
+            yield self.workspaces.get(n, X.dtype), densify(X, index, buffer), yb, wb
 
 
 def loss_and_grads(sums: BlockSums, params: Params, X, y, sample_weight=None):
