@@ -275,3 +275,32 @@ def test_the_memory_estimate_counts_the_gathered_rows_buffer_as_made(N, D, B):
         pass
     estimate = resources.training_bytes(N, D, 4, 3, batch_size=B)["gathered batch"]
     assert estimate == workspaces.rows[0].nbytes
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_update_over_the_flat_buffers_equals_one_matrix_at_a_time(optimizer, dtype):
+    """fit steps every update rule over one flat buffer per set (weights, gradients, each slot): the numbers
+    are those of optim.step applied matrix by matrix after model.py's gradients, bit for bit."""
+    from residual_mlp import optim
+
+    rng = np.random.default_rng(5)
+    n, B, epochs, lr, decay = 40, 16, 3, 0.01, 1e-3
+    X, y = rng.standard_normal((n, D)).astype(dtype), rng.integers(0, C, n)
+    params = model.init_params(D, M, C, seed=2, dtype=dtype)
+    fitted, _ = train.fit(params, X, y, lr=lr, epochs=epochs, batch_size=B, optimizer=optimizer,
+                          weight_decay=decay, seed=9)
+    state = optim.init_state(optimizer, params)
+    W = Params(*(A.copy() for A in params))
+    for epoch in range(epochs):
+        order = np.random.default_rng([9, epoch]).permutation(n)
+        for i in range(0, n, B):
+            index = order[i:i + B]
+            acts = model.forward(W, X[index])
+            _, dtheta = model.cross_entropy(acts, y[index])
+            grads = Params(*(dW + decay * A for dW, A in zip(model.backward(W, acts, dtheta), W)))
+            new = Params(*(np.empty_like(A) for A in W))
+            optim.step(optimizer, W, grads, state, new, lr=lr)
+            W = new
+    for A, E in zip(fitted, W):
+        np.testing.assert_array_equal(A, E)

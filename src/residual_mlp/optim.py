@@ -36,8 +36,9 @@ def step(optimizer, params: Params, grads: Params, state: dict, out: Params, *,
          lr, momentum=0.9, betas=(0.9, 0.999), eps=1e-8):
     """One update of all four matrices: new weights go to `out`; `grads` is used as scratch.
 
-    For "gd", `params`, `grads` and `out` may be any three matching sequences of arrays, such as one
-    flat buffer each that holds all four matrices (see `workspace.packed`): the rule is elementwise.
+    `params`, `grads`, `out` and the slots in `state` may be any matching sequences of arrays, such as
+    one flat buffer each that holds all four matrices (see `workspace.packed`): every rule is
+    elementwise, so the numbers are the same either way.
     """
     state["step"] += 1
     if optimizer == "gd":

@@ -287,8 +287,9 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
     total = N if sample_weight is None else float(sample_weight.sum())  # an epoch's share of the loss
     # Double buffering: a step writes the new weights into `spare`, then the two swap, so the weights
     # before the latest step stay at hand (state.previous_params) until the next step. Both sets are
-    # views of one flat buffer each (as are the gradients, see workspace.packed) when the four
-    # matrices share a dtype: weight decay and a "gd" step are then one ufunc call, not four.
+    # views of one flat buffer each (as are the gradients and the optimizer's slots, see
+    # workspace.packed) when the four matrices share a dtype: weight decay and each operation of an
+    # update rule are then one ufunc call, not four.
     stepped = state.previous_params is not None
     dtype = state.params.W1.dtype
     flat = all(W.dtype == dtype for W in state.params)
@@ -307,7 +308,13 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
         params_flat = spare_flat = None
         state.params = Params(*(W.copy() for W in state.params))  # never step in the caller's arrays
         spare = state.previous_params if stepped else Params(*(np.empty_like(W) for W in state.params))
-    flat_gd = flat and optimizer == "gd"
+    if flat:  # the optimizer's slots too: each step is then a few ufunc calls over all four matrices
+        step_state = {"step": state.opt_state["step"]}
+        for key in [k for k in state.opt_state if k != "step"]:  # one slot at a time: at most 1 P more at once
+            slot_flat, slot = workspace.packed(shapes, dtype)
+            for A_to, A_from in zip(slot, state.opt_state[key]):
+                A_to[...] = A_from
+            state.opt_state[key], step_state[key] = slot, (slot_flat,)
     # the step's buffers, one set of activations per batch shape, one gradient buffer for all
     workspaces = workspace.Workspaces(state.params)
     decay_scratch = np.empty(min(params_flat.size, 1 << 16), dtype) if flat and weight_decay else None
@@ -356,9 +363,10 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
                 correct += n_correct(ws.theta, yb, wb)
                 norm_sum += norm
                 n_steps += 1
-                if flat_gd:
-                    optim.step(optimizer, (params_flat,), (ws.grads_flat,), state.opt_state,
+                if flat:  # the same elementwise operations as one matrix at a time, in one buffer
+                    optim.step(optimizer, (params_flat,), (ws.grads_flat,), step_state,
                                (spare_flat,), lr=lr, momentum=momentum, betas=betas, eps=eps)
+                    state.opt_state["step"] = step_state["step"]
                 else:
                     optim.step(optimizer, state.params, grads, state.opt_state, spare, lr=lr,
                                momentum=momentum, betas=betas, eps=eps)
