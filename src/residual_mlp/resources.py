@@ -153,11 +153,14 @@ def check_training_memory(N, D, M, C, dtype=np.float64, *, available=None, **opt
         source = "given"
     if available is not None and need["total"] * MARGIN > available:
         biggest = max((k for k in need if k != "total"), key=need.get)
+        if biggest in ("weights", "gradients", "optimizer", "best weights"):  # W1 alone is D x D
+            advice = "fewer features (W1 is D x D), a smaller hidden width (n_hidden, --hidden) or float32"
+        else:
+            advice = "a mini-batch size (batch_size, --batch-size), fewer rows or float32"
         raise InsufficientMemory(
             f"training a {D}-{M}-{C} network on {N} rows needs about {format_bytes(need['total'])} "
             f"({format_bytes(need[biggest])} of it {biggest}), and with the margin of {MARGIN:g}x more than the "
-            f"{format_bytes(available)} available ({source}); shrink it with a smaller --hidden, a --batch-size, "
-            f"fewer features or float32")
+            f"{format_bytes(available)} available ({source}); shrink it with {advice}")
     return need
 
 
