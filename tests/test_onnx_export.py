@@ -102,6 +102,8 @@ def test_bare_estimator_with_string_labels_on_iris(dtype):
     check_against_onnxruntime(est, X, dtype, what="iris, strings, D=4 M=7 C=3")
     label, _ = run_onnx(onnx_export.to_onnx(est), X)
     assert label.dtype == object and set(label) <= set(names)
+    with pytest.raises(InputError, match=r"X has shape \(150, 2\); the ONNX model takes rows of 4 features"):
+        onnx_export.input_feed(onnx_export.to_onnx(est), X[:, :2])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

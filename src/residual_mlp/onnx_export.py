@@ -128,7 +128,12 @@ def input_feed(onnx_model, X):
 
     inputs = [(i.name, i.type.tensor_type.elem_type) for i in onnx_model.graph.input]
     if len(inputs) == 1 and inputs[0][0] == "X" and "X" not in getattr(X, "columns", ()):
-        return {"X": np.asarray(X, dtype=onnx.helper.tensor_dtype_to_np_dtype(inputs[0][1]))}
+        values = np.asarray(X, dtype=onnx.helper.tensor_dtype_to_np_dtype(inputs[0][1]))
+        dims = onnx_model.graph.input[0].type.tensor_type.shape.dim
+        width = dims[1].dim_value if len(dims) == 2 and dims[1].HasField("dim_value") else None
+        if values.ndim != 2 or (width is not None and values.shape[1] != width):
+            raise InputError(f"X has shape {values.shape}; the ONNX model takes rows of {width} features")
+        return {"X": values}
     feed = {}
     for name, elem in inputs:
         if name not in getattr(X, "columns", ()):
