@@ -445,3 +445,12 @@ def test_the_readmes_gpu_lines_train_on_torch_tensors():
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert float(run.stdout.split("accuracy")[1]) > 0.9
+
+
+@pytest.mark.parametrize("case", ["gd", "momentum", "nesterov", "adam", "adam, batches, cosine, decay"])
+def test_ten_float32_steps_on_array_api_strict_are_numpys(case):
+    """float32 stays float32 in every update rule (Adam's bias correction too): the two loops agree bit for bit."""
+    (params, history), (params_s, _) = _fit_both("array_api_strict", case, dtype=np.float32)
+    for name, W, W_s in zip(Params._fields, params, params_s):
+        assert W.dtype == np.float32, name
+        np.testing.assert_array_equal(devices.to_host(W_s), W, err_msg=name)

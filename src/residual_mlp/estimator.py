@@ -135,8 +135,9 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         Seeds the initial weights, the shuffling and the validation split. An int is used as the
         seed itself, so ``random_state=s`` matches ``residual-mlp train --seed s``.
     warm_start : bool, default=False
-        When True, `fit` starts from the weights of the previous fit (with a fresh optimizer state)
-        and appends to `loss_curve_`; the classes must be the same.
+        When True, `fit` starts from the weights of the previous fit (with a fresh optimizer state,
+        schedule and shuffling order, which starts again at epoch 0) and appends to `loss_curve_`; the
+        classes must be the same. To continue one run exactly, use `partial_fit` or a checkpoint.
     verbose : bool, default=False
         Print the loss after every epoch.
 

@@ -90,7 +90,7 @@ def _adam(W, dW, W_new, m, v, lr, betas, eps, step_count):
     v += scratch                                # v += (1 - b2) dW^2
     step_size = lr / (1 - b1 ** step_count)
     denom = np.sqrt(v, out=scratch)
-    denom /= np.sqrt(1 - b2 ** step_count)
+    denom /= math.sqrt(1 - b2 ** step_count)  # a Python float: float32 stays float32, as in torch
     denom += eps
     np.divide(m, denom, out=dW)
     _gd(W, dW, W_new, step_size)
