@@ -211,3 +211,20 @@ else:
         assert est.stop_reason_ == "interrupted" and est.n_iter_ == 2
         ends = [c[:3] for c in rec.calls if c[0] == "end"]
         assert ends == [("end", "epoch", 0), ("end", "epoch", 1), ("end", "fit", 0)]
+
+    def test_a_fit_refused_at_its_input_tells_no_callback_and_a_diverged_one_ends_its_tasks(iris):
+        X, y = iris
+        flow = GradientFlow()
+        est = small(max_iter=3).set_callbacks(flow).fit(X, y)
+        with pytest.raises(ValueError, match="sample_weight is zero for every row"):
+            est.fit(X, y, sample_weight=np.zeros(len(y)))
+        assert len(flow.records) == 3  # the records of the fit the estimator still holds
+
+        from residual_mlp.errors import Diverged
+
+        rec = Recorder()
+        with pytest.raises(Diverged):
+            small(max_iter=20, lr=1e6, optimizer="gd").set_callbacks(rec).fit(X * 1e3, y)
+        begins = [c[1:3] for c in rec.calls if c[0] == "begin"]
+        ends = [c[1:3] for c in rec.calls if c[0] == "end"]
+        assert sorted(begins) == sorted(ends) and ends[-1] == ("fit", 0)  # every task begun has ended

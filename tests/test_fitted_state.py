@@ -138,3 +138,30 @@ def test_under_array_api_dispatch_the_arrays_are_of_the_inputs_library(iris):
     host = {k: v for k, v in vars(est).items() if (k.endswith("_") or k.startswith("_")) and k not in (
         "params_", "_optimizer_state")}
     assert _plain_types(host) == []
+
+
+def test_an_lbfgs_model_saved_with_the_optimizer_state_loads(tmp_path, iris):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = ResidualMLPClassifier(n_hidden=4, max_iter=3, optimizer="lbfgs", random_state=0).fit(X, y)
+    assert est._optimizer_state is None  # no partial_fit with L-BFGS: nothing to continue
+    est.save(tmp_path / "m.skops", optimizer_state=True)
+    np.testing.assert_array_equal(ResidualMLPClassifier.load(tmp_path / "m.skops").predict_proba(X),
+                                  est.predict_proba(X))
+
+
+def test_partial_fit_after_early_stopping_monitors_its_own_training_loss(iris):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = ResidualMLPClassifier(n_hidden=16, max_iter=5, early_stopping=True, scoring="accuracy",
+                                    lr_schedule="plateau", lr=0.01, random_state=0).fit(X, y)
+    assert est._optimizer_state["monitor_best"] == float("inf") and est._optimizer_state["plateau_bad"] == 0
+    rates = []
+    for _ in range(12):
+        est.partial_fit(X, y)
+        rates += est.history_["lr"]
+    # the training loss falls (it did not rise for 5 calls in a row), so reduce-on-plateau keeps the rate;
+    # measured against the best validation score of the fit, it would halve every 5 calls
+    assert est.loss_curve_[-1] < est.loss_curve_[-12] and rates == [0.01] * 12

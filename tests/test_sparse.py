@@ -315,3 +315,11 @@ def test_sparse_validation_data(digits, monkeypatch):
     _, mixed = rm.fit(params, X[:500], y[:500], validation_data=(sp.csc_matrix(X[500:]), y[500:]), **options)
     np.testing.assert_allclose(mixed.val_loss, dense.val_loss, rtol=1e-13)
     assert mixed.val_accuracy == dense.val_accuracy and mixed.val_score == dense.val_score
+
+
+def test_the_bytes_of_a_coo_matrix_count_its_indices_once():
+    import scipy.sparse as sp
+
+    X = sp.random(1000, 50, density=0.1, format="coo", random_state=0)
+    index_bytes = sum(a.nbytes for a in X.coords) if hasattr(X, "coords") else X.row.nbytes + X.col.nbytes
+    assert sparse.nbytes(X) == X.data.nbytes + index_bytes == X.nnz * (8 + 2 * X.row.itemsize)

@@ -304,3 +304,13 @@ def test_an_update_over_the_flat_buffers_equals_one_matrix_at_a_time(optimizer, 
             W = new
     for A, E in zip(fitted, W):
         np.testing.assert_array_equal(A, E)
+
+
+def test_gathered_rows_follow_the_weights_given():
+    rng = np.random.default_rng(0)
+    X, y, w = rng.standard_normal((20, 3)), rng.integers(0, 2, 20), rng.uniform(size=20)
+    workspaces = Workspaces(model.init_params(3, 4, 2, seed=0))
+    index = rng.permutation(20)[:8]
+    assert workspaces.gather(X, y, None, index)[2] is None
+    np.testing.assert_array_equal(workspaces.gather(X, y, w, index)[2], w[index])
+    np.testing.assert_array_equal(workspaces.gather(X, y.astype(np.int32), w, index)[1], y[index])

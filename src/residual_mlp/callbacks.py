@@ -84,6 +84,13 @@ class EpochTasks:
         self.task = self._begin_epoch(state.params)
         return bool(stop)
 
+    def abort(self):
+        """End the open epoch task and the root task without a model: the fit failed (Diverged)."""
+        if self.task is not None:
+            task, self.task = self.task, None
+            task.call_on_fit_task_end(estimator=self.estimator)
+        self.root.call_on_fit_task_end(estimator=self.estimator)
+
     def close(self, params):
         """End the epoch task begun after the last epoch (empty) and the root task, weights `params`."""
         if self.task is not None:
@@ -129,9 +136,11 @@ class GradientFlow:
     between the two paths of each skip connection (the seed's path 1 through W3 and the ReLU, path 2 through
     the skip r = q + t), and how large each residual branch is against its skip.
 
-    Each record is `residual_mlp.flow.flow_stats` of that epoch's weights on the whole training set `fit`
-    was given (the network's input: with the column of ones when ``input_bias_``), plus ``"epoch"`` (1, 2,
-    ...): what ``fit(record_flow=True)`` keeps in ``history_["flow"]``, available to any callback consumer.
+    Each record is `residual_mlp.flow.flow_stats` of that epoch's weights on the data `fit` was given,
+    all of its rows, with its sample weights (the network's input: with the column of ones when
+    ``input_bias_``), plus ``"epoch"`` (1, 2, ...). Without early stopping, class weights or zero sample
+    weights it equals what ``fit(record_flow=True)`` keeps in ``history_["flow"]``; with them, record_flow
+    measures the training part as the loss sees it (after the validation split, with the class weights).
     Costs one forward and backward pass over the training set per epoch.
 
     Set it on the classifier (``ResidualMLPClassifier().set_callbacks(GradientFlow())``, or the pipeline's

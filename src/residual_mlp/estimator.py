@@ -349,7 +349,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
                 raise ValueError(f"a classifier needs two or more classes, but y has one class: "
                                  f"{classes.tolist()}")
         bias = self.input_bias_ if warm else options["input_bias"]
-        tasks = self._tasks(*given, sample_weight, options["max_iter"], classes, bias)
+        hook_weight = sample_weight  # the callbacks see the weights as given
         X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
         seed = self._seed()
         validation_fraction = self.validation_fraction if self.early_stopping else None
@@ -365,17 +365,20 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         else:
             params = model.init_params(X.shape[1], self.n_hidden, len(classes), seed=seed, dtype=X.dtype)
 
+        fit_options = dict(self._fit_options(options), class_weight=self._class_weights(classes, index),
+                           validation_metric=self._validation_metric(classes) if self.early_stopping else None)
+        tasks = self._tasks(*given, hook_weight, options["max_iter"], classes, bias)  # after the input checks
         if tasks is not None:
             tasks.begin(params)
         params, history, state = train.fit(
-            params, X, index, **self._fit_options(options), epochs=options["max_iter"],
+            params, X, index, **fit_options, epochs=options["max_iter"],
             validation_fraction=validation_fraction, patience=patience, seed=seed,
-            sample_weight=sample_weight, class_weight=self._class_weights(classes, index),
-            validation_metric=self._validation_metric(classes) if self.early_stopping else None,
-            callback=self._callback(callback, tasks), resume=resume,
+            sample_weight=sample_weight, callback=self._callback(callback, tasks), resume=resume,
             record_flow=record_flow, progress=progress, return_state=True)
 
         if history.stop_reason in train.DIVERGED:  # as MLPClassifier does for non-finite weights
+            if tasks is not None:
+                tasks.abort()
             raise Diverged(f"ResidualMLPClassifier: {history.message}")
         if not warm:  # a new model: forget everything of the previous one
             self.classes_, self.input_bias_ = classes, bias
@@ -455,8 +458,9 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
                              "class frequencies; compute them once with sklearn.utils.class_weight."
                              "compute_class_weight('balanced', classes=classes, y=y) and pass them as a dict")
         bias = options["input_bias"] if first else self.input_bias_
-        tasks = self._tasks(*given, sample_weight, None, classes, bias)
+        hook_weight = sample_weight  # the callbacks see the weights as given
         X, index, sample_weight = _drop_zero_weights(self._with_bias(X, bias), index, sample_weight)
+        tasks = self._tasks(*given, hook_weight, None, classes, bias)  # after the input checks
         fit_options = dict(self._fit_options(options, partial=True), sample_weight=sample_weight,
                            class_weight=self._class_weights(classes, index),
                            callback=self._callback(None), return_state=True)
@@ -911,12 +915,15 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
 
 def _saved_state(state, optimizer):
     """The part of a finished run's `train.TrainState` that `partial_fit` continues, as plain data."""
-    if state is None:
+    if state is None or optimizer == "lbfgs":  # L-BFGS has no partial_fit: nothing to continue
         return None
     slots = {k: tuple(v) for k, v in state.opt_state.items() if k != "step"}
+    # partial_fit monitors the training loss: a best value of a validation loss or score means nothing to it
+    validated = len(state.history.val_loss) > 0
     return {"optimizer": optimizer, "step": int(state.opt_state.get("step", 0)), "slots": slots,
             "epoch": int(state.epoch), "seed": int(state.seed), "lr_scale": float(state.lr_scale),
-            "monitor_best": float(state.monitor_best), "plateau_bad": int(state.plateau_bad)}
+            "monitor_best": math.inf if validated else float(state.monitor_best),
+            "plateau_bad": 0 if validated else int(state.plateau_bad)}
 
 
 def _train_state(saved, params):

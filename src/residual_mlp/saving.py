@@ -105,7 +105,8 @@ def _check_savable(model):
 
     from .estimator import ResidualMLPClassifier
 
-    last = model.steps[-1][1] if isinstance(model, Pipeline) and model.steps else model
+    steps = getattr(model, "steps", None)
+    last = classifier_of(model) if isinstance(model, Pipeline) and steps else model
     if not isinstance(last, ResidualMLPClassifier):
         raise TypeError(f"save_model takes a fitted ResidualMLPClassifier or a Pipeline ending in one, "
                         f"not {type(model).__name__}")
@@ -217,9 +218,9 @@ def _state_fits(state, params):
             and all(isinstance(state.get(k), int) and state[k] >= 0 for k in numbers)
             and all(isinstance(state.get(k), float) for k in ("lr_scale", "monitor_best"))):
         return False
-    from .optim import init_state
+    from .optim import OPTIMIZERS, init_state
 
-    if state["optimizer"] not in ("gd", "momentum", "nesterov", "adam") or (
+    if state["optimizer"] not in set(OPTIMIZERS) - {"lbfgs"} or (
             set(state["slots"]) != set(init_state(state["optimizer"], params)) - {"step"}):
         return False
     return all(isinstance(slot, tuple) and len(slot) == 4 and all(

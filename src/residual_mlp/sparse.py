@@ -5,9 +5,9 @@ X is converted once to CSR (`as_features`); from then on every computation takes
 densifies it into a buffer of its own (``X[rows].toarray(out=buffer)``) and runs model.py's equations
 (through `workspace.Workspace` in training) on that dense block:
 
-- mini-batches (`Batches`, train.py's loop): each batch's rows go into the workspace's batch buffer, the
-  same buffer and the same operations as a dense X's shuffled batch, so a mini-batch run equals the dense
-  one bit for bit;
+- mini-batches (`Batches`, train.py's loop): each batch's rows are densified into a reused buffer of
+  the batch's size, then the same operations as on a dense X's batch, so a mini-batch run equals the
+  dense one bit for bit;
 - full batch and L-BFGS (`BlockSums`): the loss and the four gradients are sums over blocks of at most
   `block_rows` rows. Block b's workspace normalises by the block's own total T_b (its row count, or its
   sum of sample weights); its loss and dL/dtheta are rescaled by T_b / T (T: the total over all rows)
@@ -47,7 +47,10 @@ def is_sparse(X):
 
 def nbytes(X):
     """Bytes a CSR (or CSC) X holds: data, indices and indptr; other formats: their arrays."""
-    parts = ("data", "indices", "indptr") if hasattr(X, "indptr") else ("data", "row", "col", "coords")
+    if hasattr(X, "indptr"):
+        parts = ("data", "indices", "indptr")
+    else:  # COO: `row` and `col` are views of `coords` where scipy has it (1.13+): count the indices once
+        parts = ("data", "coords") if hasattr(X, "coords") else ("data", "row", "col")
     total = 0
     for name in parts:
         value = getattr(X, name, None)

@@ -207,7 +207,9 @@ class Workspaces:
         gather serves many batches, which are then slices of it (views, no copy per batch).
         """
         n = index.shape[0]
-        if self.rows is None or self.rows[0].shape[0] < n or self.rows[0].dtype != X.dtype:
+        if (self.rows is None or self.rows[0].shape[0] < n or self.rows[0].dtype != X.dtype
+                or self.rows[1].dtype != y.dtype or (self.rows[2] is None) != (sample_weight is None)
+                or (sample_weight is not None and self.rows[2].dtype != sample_weight.dtype)):
             self.rows = (np.empty((n, X.shape[1]), X.dtype),                         # (n, D)
                          np.empty(n, y.dtype),                                       # (n,)
                          None if sample_weight is None else np.empty(n, sample_weight.dtype))
