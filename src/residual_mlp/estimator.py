@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import callbacks, devices, labels, model, sparse, train
 from .errors import Diverged, InputError
 from .optim import OPTIMIZERS
+from .saving import plain_data
 
 _FLOATS = (np.float64, np.float32)
 SKLEARN_VERSION = tuple(int(part) for part in re.findall(r"\d+", sklearn.__version__)[:2])
@@ -660,7 +661,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         self.n_iter_ += len(history.loss)
         self.t_ += len(history.loss) * n_train
         self.stop_reason_ = history.stop_reason
-        self.history_ = _plain(history.as_dict())
+        self.history_ = plain_data(history.as_dict())
         self._optimizer_state = _saved_state(state, self.training_options()["optimizer"])
 
     def _warn(self, history, options, patience):
@@ -907,7 +908,7 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
             optimizer = state.pop("_state_optimizer", None)
             state["_optimizer_state"] = None if old is None else _saved_state(old, optimizer)
         if isinstance(state.get("history_"), train.History):
-            state["history_"] = _plain(state["history_"].as_dict())
+            state["history_"] = plain_data(state["history_"].as_dict())
         if isinstance(state.get("params_"), list):
             state["params_"] = tuple(state["params_"])
         super().__setstate__(state)
@@ -932,17 +933,6 @@ def _train_state(saved, params):
     return train.TrainState(params=params, opt_state=opt_state, epoch=saved["epoch"], seed=saved["seed"],
                             history=train.History(), lr_scale=saved["lr_scale"],
                             monitor_best=saved["monitor_best"], plateau_bad=saved["plateau_bad"])
-
-
-def _plain(value):
-    """`value` with NumPy scalars as Python numbers and tuples as lists: built-in types only."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _is_dask(X):

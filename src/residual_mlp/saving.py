@@ -92,7 +92,7 @@ def save_model(model, path, record=None, *, optimizer_state=False):
         raise OutputError(f"cannot write the model file: {e}") from None
     model = _for_file(model, bool(optimizer_state))
     content = {"format": FORMAT, "format_version": FORMAT_VERSION,
-               "record": {**_plain(record or {}), "package_version": __version__}, "model": model}
+               "record": {**plain_data(record or {}), "package_version": __version__}, "model": model}
     data = sio.dumps(content)
     try:
         write_atomic(path, data)
@@ -337,16 +337,17 @@ def _without_callbacks(model):
     return new
 
 
-def _plain(value):
-    """A JSON-able copy of `value` (numpy scalars and arrays as Python numbers and lists)."""
+def plain_data(value):
+    """A JSON-able copy of `value` (numpy scalars and arrays as Python numbers and lists, tuples as lists):
+    built-in types only. Model records, and the estimator's `history_`."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return plain_data(value.tolist())
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
