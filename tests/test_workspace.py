@@ -122,6 +122,42 @@ def test_fast_path_is_bit_for_bit_on_edge_shapes(n, d, m, c, dtype):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kind", CASES)
+@pytest.mark.parametrize("zero_rows", [1, 5, N - 1])
+def test_relu_by_blocks_of_zero_rows_is_bit_for_bit(monkeypatch, kind, zero_rows):
+    """A batch longer than ReLU's block of zeros (the large full batches) goes block by block of
+    rows, the last block short: still exactly model.py's numbers."""
+    monkeypatch.setattr(workspace, "ZERO_BLOCK_BYTES", zero_rows * max(D, M) * 8)
+    params, X, y, w = make_case(kind)
+    ws = Workspace(N, D, M, C, np.float64)
+    assert ws.zero_rows == zero_rows
+    L, grads = ws.loss_and_grads(params, X, y, w)
+    L_ref, g_ref = model.loss_and_grads(params, X, y, w)
+    assert L == L_ref
+    for a, b in zip(grads, g_ref):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_predicted_is_the_argmax_of_theta_with_ties_and_nan():
+    """`predicted` is each row's first largest logit (np.argmax); the row max read there is the
+    max, so a row with a NaN logit gives a NaN loss, as model.py's does."""
+    params, X, y, _ = make_case("plain")
+    W4 = params.W4.copy()
+    W4[1] = W4[0]                       # classes 0 and 1 tie on every row
+    params = params._replace(W4=W4)
+    ws = Workspace(N, D, M, C, np.float64)
+    L = ws.loss(params, X, y)
+    theta = model.forward(params, X).theta
+    np.testing.assert_array_equal(ws.predicted, theta.argmax(axis=1))
+    assert L == model.cross_entropy(model.forward(params, X), y)[0]
+    assert np.all(ws.predicted != 1)    # the tie goes to the first class
+    X_nan = X.copy()
+    X_nan[3, 0] = np.nan
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(ws.loss(params, X_nan, y))
+        assert np.isnan(model.cross_entropy(model.forward(params, X_nan), y)[0])
+
+
 def test_theta_survives_backward():
     params, X, y, _ = make_case("plain")
     ws = Workspace(N, D, M, C, np.float64)

@@ -36,7 +36,7 @@ from .errors import InputError
 from .model import Params
 from .monitor import drop_unfinished_row as _drop_unfinished_row
 from .monitor import monitor as _monitor
-from .monitor import n_correct as _n_correct
+from .monitor import n_hits as _n_hits
 from .train import (
     DIVERGENCE_FACTOR,
     History,
@@ -88,7 +88,7 @@ def _chunk_sums(x, y, w, vector, shapes, with_grads):
         loss = ws.loss(params, xb, yb, wb)             # normalised by this sub-block's total T_b
         total = xb.shape[0] if wb is None else wb.sum()  # T_b, as cross_entropy rounds it
         out[0, 0] += float(loss) * float(total)
-        out[0, 1] += _n_correct(ws.theta, yb, wb)
+        out[0, 1] += _n_hits(ws.predicted, yb, wb)
         out[0, 2] += float(total)
         if with_grads:
             ws.dtheta *= total                         # undo the 1/T_b: unnormalised sums

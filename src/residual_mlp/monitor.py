@@ -71,6 +71,12 @@ def n_correct(theta, y, w):
     return float(correct_xp(theta, y, w))
 
 
+def n_hits(predicted, y, w):
+    """n_correct from the predicted classes (N,) of NumPy: a count, or the sum of the hits' weights."""
+    hit = predicted == y
+    return float(np.count_nonzero(hit)) if w is None else float(w[hit].sum())
+
+
 def correct_xp(theta, y, w):
     """n_correct as a 0-d array of theta's library and device (no transfer to the host)."""
     xp = array_namespace(theta)

@@ -102,8 +102,8 @@ class BlockSums:
 
     It offers what train.py's epoch loop reads of a `workspace.Workspace`: `loss` (the whole pass,
     forward and backward, block by block), `backward` (the gradients `loss` summed), `grads`,
-    `grads_flat` (views of one flat buffer, laid out as `workspace.packed` lays out the loop's) and
-    `theta` (N, C), the logits of every row, for the accuracy.
+    `grads_flat` (views of one flat buffer, laid out as `workspace.packed` lays out the loop's),
+    `theta` (N, C), the logits of every row, and `predicted` (N,), each row's argmax, for the accuracy.
     """
 
     def __init__(self, params: Params, n_samples, rows=None):
@@ -113,6 +113,7 @@ class BlockSums:
         self.workspaces = workspace.Workspaces(params)  # one per block shape, their own gradient buffer
         self.grads_flat, self.grads = workspace.packed([W.shape for W in params], self.dtype)
         self.theta = np.empty((int(n_samples), C), self.dtype)  # (N, C)
+        self.predicted = np.empty(int(n_samples), np.intp)       # (N,)
         self.x = {}  # dense block buffers (n, D), one per block shape
 
     def loss(self, params: Params, X, y, sample_weight=None):
@@ -131,6 +132,7 @@ class BlockSums:
             wb = None if sample_weight is None else sample_weight[start:stop]
             if wb is not None and not wb.any():
                 self.theta[start:stop] = 0
+                self.predicted[start:stop] = 0  # the argmax of a row of zeros
                 continue
             ws = self.workspaces.get(stop - start, self.dtype)
             xb = self.x.get(stop - start)
@@ -148,6 +150,7 @@ class BlockSums:
                 self.grads_flat[...] = ws.grads_flat
                 started = True
             self.theta[start:stop] = ws.theta
+            self.predicted[start:stop] = ws.predicted
         if not started:
             self.grads_flat[...] = 0
         return self.dtype.type(loss)

@@ -26,6 +26,7 @@ from .monitor import (  # noqa: F401  (the plateau constants: where they were be
     drop_unfinished_row,
     monitor,
     n_correct,
+    n_hits,
 )
 
 SCHEDULES = ("constant", "cosine", "plateau")
@@ -360,7 +361,7 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
                     finite = False
                     break
                 loss_sum += float(loss) * (Xb.shape[0] if wb is None else float(wb.sum()))
-                correct += n_correct(ws.theta, yb, wb)
+                correct += n_hits(ws.predicted, yb, wb)
                 norm_sum += norm
                 n_steps += 1
                 if flat:  # the same elementwise operations as one matrix at a time, in one buffer
