@@ -11,7 +11,9 @@ traffic differs (tests/test_workspace.py holds the two equal):
   transpose flag: C-contiguous buffers and weights need no copy. They go through np.dot with out=,
   which reaches the same gemm as the @ of model.py (same bits) with about 0.4 us less overhead a
   call than np.matmul: 4 us of a 55 us step at D = M = 64, batch 32;
-- the fused softmax + cross-entropy start (y_hat - Y) / N is formed in place;
+- the fused softmax + cross-entropy start (y_hat - Y) / N is formed in place; the row max of the
+  log-sum-exp is read at each row's argmax (`predicted`, which the accuracy reuses);
+- ReLU is np.maximum against a block of zeros of the batch's shape (numpy's fastest loop);
 - most elementwise ufuncs get their output as the third positional argument, np.add(s, x, s):
   parsing out= costs about as much as the addition itself at small sizes (np.maximum keeps out=:
   numpy deprecates a third positional argument there);
@@ -33,8 +35,9 @@ Buffer life, N samples (shape letters as in model.py):
     dtheta (N, C)  y_hat, then (y_hat - Y)/N read by dW4 and dr
 
 h and q have no buffer of their own (neither is read by backward); x is the caller's batch. With the
-gradients (D, D), (M, D), (M, M), (C, M) and small scratch (two more (N, C), one (N, 1), two (N,)
-index arrays, a zero row), that is all a step allocates, once: see `Workspace.nbytes`.
+gradients (D, D), (M, D), (M, M), (C, M) and small scratch (two more (N, C), one (N, 1), five (N,)
+vectors, ReLU's block of zeros of at most ZERO_BLOCK_BYTES), that is all a step allocates, once: see
+`Workspace.nbytes`.
 """
 from __future__ import annotations
 
@@ -70,6 +73,7 @@ class Workspace:
         self.row_stat = empty(N, 1)           # (N, 1)  max of theta, then log-sum-exp
         self.row_starts = np.arange(N) * C    # (N,)  flat index of each row's first class
         self.picks = np.empty(N, np.intp)     # (N,)  flat index of each row's true class
+        self.picked = empty(N)                # (N,)  log y_hat_i[y_i], then weighted
         self.predicted = np.empty(N, np.intp)  # (N,)  argmax of each row of theta: the predicted class
         self.row_max_at = np.empty(N, np.intp)  # (N,)  flat index of each row's largest logit
         # dW1 (D, D), dW2 (M, D), dW3 (M, M), dW4 (C, M): views of one flat buffer
@@ -93,7 +97,7 @@ class Workspace:
     def nbytes(self):
         """Bytes held: activations, gradients and scratch."""
         arrays = [self.z, self.s, self.t, self.p, self.r, self.theta, self.log_y_hat, self.dtheta,
-                  self.row_stat, self.row_starts, self.picks, self.predicted, self.row_max_at,
+                  self.row_stat, self.row_starts, self.picks, self.picked, self.predicted, self.row_max_at,
                   self.zero_block, self.grads_flat]
         return sum(a.nbytes for a in arrays)
 
@@ -121,9 +125,10 @@ class Workspace:
         # The row max is read at each row's argmax, which the accuracy needs anyway: the same value as
         # the max (a NaN row gives NaN either way) in half the time of a reduce along rows of C entries.
         log_y_hat, dtheta, row_stat = self.log_y_hat, self.dtheta, self.row_stat
-        np.argmax(theta, axis=1, out=self.predicted)             # (N,)
+        # (the methods: np.argmax and np.take add a Python wrapper's microsecond to each call)
+        theta.argmax(axis=1, out=self.predicted)                 # (N,)
         np.add(self.row_starts, self.predicted, self.row_max_at)
-        np.take(self.theta_flat, self.row_max_at, out=self.row_stat_flat, mode="wrap")  # (N, 1) row max
+        self.theta_flat.take(self.row_max_at, out=self.row_stat_flat, mode="wrap")  # (N, 1) row max
         np.subtract(theta, row_stat, log_y_hat)                  # shifted logits
         np.exp(log_y_hat, dtheta)
         np.add.reduce(dtheta, axis=1, keepdims=True, out=row_stat)
@@ -140,7 +145,7 @@ class Workspace:
             weight_col = weight[:, None]                                              # (N, 1)
         # entries [i, y_i] by flat index: the same elements as [rows, y], with cheaper indexing
         picks = np.add(self.row_starts, y, out=self.picks, casting="unsafe")  # labels are < C
-        picked = self.log_y_hat_flat[picks]                      # (N,)   log y_hat_i[y_i]
+        picked = self.log_y_hat_flat.take(picks, out=self.picked, mode="wrap")  # (N,)  log y_hat_i[y_i]
         np.multiply(picked, weight, picked)
         self.dtheta_flat[picks] -= 1
         np.multiply(dtheta, weight_col, dtheta)                  # (N, C)
@@ -242,10 +247,10 @@ class Workspaces:
                          None if sample_weight is None else np.empty(n, sample_weight.dtype))
         xr, yr, wr = (None if a is None else a[:n] for a in self.rows)
         # mode="wrap" skips the bounds-checking copy of mode="raise"; `index` is a permutation's slice
-        np.take(X, index, axis=0, out=xr, mode="wrap")
-        np.take(y, index, out=yr, mode="wrap")
+        X.take(index, axis=0, out=xr, mode="wrap")
+        y.take(index, out=yr, mode="wrap")
         if sample_weight is not None:
-            np.take(sample_weight, index, out=wr, mode="wrap")
+            sample_weight.take(index, out=wr, mode="wrap")
         return xr, yr, wr
 
     def get(self, n_samples, dtype) -> Workspace:
