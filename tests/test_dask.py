@@ -140,6 +140,21 @@ def test_optimizers_follow_fit(scheduler, optimizer, options):
     assert history.stop_reason == history_ref.stop_reason
 
 
+def test_lbfgs_converges_at_the_same_epoch_as_fit():
+    """Both loops end L-BFGS-B on the same test (gtol and ftol both `tol`): a run that converges
+    early stops at the same iteration, for the same reason, on Dask as in memory."""
+    X, y, _ = data()
+    kw = dict(optimizer="lbfgs", epochs=200, tol=1e-4)
+    params_ref, history_ref = rm.fit(PARAMS, X, y, **kw)
+    with dask.config.set(scheduler="threads"):
+        params, history, _ = fit_dask(PARAMS, *chunked(X, y, None, ROWS)[:2], **kw)
+    assert history_ref.stop_reason == "converged" and len(history_ref) < 200
+    assert history.stop_reason == "converged"
+    assert len(history) == len(history_ref)
+    for W, W_ref in zip(params, params_ref):
+        assert rel(W, W_ref) <= 1e-8
+
+
 def test_early_stopping_and_checkpointed_state_match_fit(tmp_path):
     X, y, _ = data()
     Xv, yv, _ = data(seed=1, n=200)

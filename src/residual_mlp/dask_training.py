@@ -543,9 +543,8 @@ def _run(state, reducer, val_reducer, hyper, callback):
 
 def _run_lbfgs(state, reducer, val_reducer, hyper, callback):
     """scipy's L-BFGS-B on the client, as `lbfgs.fit_lbfgs`, with one reduction per evaluation."""
-    from scipy.optimize import minimize
-
-    from .lbfgs import _EarlyStop, _finish, _NonFinite, _scipy_reason
+    from . import lbfgs
+    from .lbfgs import _EarlyStop, _finish, _NonFinite
 
     history = state.history
     epochs, weight_decay, tol = hyper["epochs"], hyper["weight_decay"], hyper["tol"]
@@ -613,31 +612,8 @@ def _run_lbfgs(state, reducer, val_reducer, hyper, callback):
         _finish(history, "max_epochs", f"reached the maximum number of epochs ({epochs})")
         return
     x0 = np.concatenate([W.ravel() for W in state.params]).astype(np.float64, copy=False)
-    try:
-        entering["stats"] = stats_at(x0)
-        result = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=on_iteration,
-                          options={"maxiter": maxiter, "maxfun": 20 * maxiter + 20, "gtol": tol})
-    except _NonFinite:
-        _finish(history, "non_finite",
-                f"the loss or its gradient became non-finite at epoch {state.epoch + 1} (L-BFGS-B); "
-                f"training stopped and kept the last finite weights: standardize the features or "
-                f"add weight decay")
-    except _EarlyStop:
-        pass
-    except KeyboardInterrupt:
-        _drop_unfinished_row(history, state.epoch)
-        _finish(history, "interrupted",
-                f"interrupted after {state.epoch} epochs; kept the weights of the last iteration")
-    else:
-        if result.success:
-            _finish(history, "converged", f"L-BFGS-B converged at epoch {state.epoch} "
-                                          f"({_scipy_reason(result)})")
-        elif state.epoch >= epochs:
-            _finish(history, "max_epochs", f"reached the maximum number of epochs ({epochs})")
-        else:
-            _finish(history, "stalled", f"L-BFGS-B stopped at epoch {state.epoch}: the line search "
-                                        f"found no further decrease ({_scipy_reason(result)}); kept the "
-                                        f"weights of the last iteration")
+    lbfgs.run(objective, x0, on_iteration, state, epochs=epochs, tol=tol,
+              first=lambda: entering.update(stats=stats_at(x0)))
     if history.stop_reason == "early_stopping" and state.best_params is not None:
         state.params = Params(*(W.copy() for W in state.best_params))
 

@@ -170,10 +170,29 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
     if maxiter < 1:
         _finish(history, "max_epochs", f"reached the maximum number of epochs ({epochs})")
         return state
+    run(objective, x0, on_iteration, state, epochs=epochs, tol=tol,
+        first=lambda: entering.update(stats=stats_at(x0)))
+    if history.stop_reason == "early_stopping" and state.best_params is not None:
+        state.params = state.best_params  # no copy: neither is ever written in place
+    return state
+
+
+def run(objective, x0, on_iteration, state, *, epochs, tol, first=None):
+    """scipy's L-BFGS-B from x0 (P,) for the iterations left to `epochs`; writes how it ended
+    (`stop_reason`, `message`) into state.history. Shared by `fit_lbfgs` and the Dask loop.
+
+    `objective(x)` returns (f, df); `on_iteration(xk)` commits one history row per iteration and
+    raises _EarlyStop to end the run; either raises _NonFinite at a non-finite point. `first()`, if
+    given, runs inside the same handlers before the first iteration. Convergence: max |df| <= tol
+    (scipy's gtol) or a relative decrease of f below tol (its ftol).
+    """
+    history = state.history
+    maxiter = int(epochs) - state.epoch
     try:
-        entering["stats"] = stats_at(x0)
+        if first is not None:
+            first()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            # an overflow shows as a non-finite loss or gradient, which evaluate() reports
+            # an overflow shows as a non-finite loss or gradient, which the objective reports
             result = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=on_iteration,
                               options=dict(maxiter=maxiter, maxfun=20 * maxiter + 20, gtol=tol, ftol=tol))
     except _NonFinite:
@@ -182,7 +201,7 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
                 f"training stopped and kept the last finite weights: standardize the features or "
                 f"add weight decay")
     except _EarlyStop:
-        pass  # monitor wrote the reason and the message
+        pass  # monitor (or the callback) wrote the reason and the message
     except KeyboardInterrupt:
         drop_unfinished_row(history, state.epoch)
         _finish(history, "interrupted",
@@ -197,9 +216,6 @@ def fit_lbfgs(state, X, y, sample_weight, validation, *, epochs, lr, weight_deca
             _finish(history, "stalled", f"L-BFGS-B stopped at epoch {state.epoch}: the line search "
                                         f"found no further decrease ({_scipy_reason(result)}); kept the "
                                         f"weights of the last iteration")
-    if history.stop_reason == "early_stopping" and state.best_params is not None:
-        state.params = state.best_params  # no copy: neither is ever written in place
-    return state
 
 
 def _finish(history, reason, message):
