@@ -475,6 +475,26 @@ def test_training_that_does_not_fit_in_memory_is_refused_at_once(small, monkeypa
         fit(params, X, y, epochs=2)
 
 
+@pytest.mark.parametrize("n_hidden", [12_000, 10**8])
+def test_the_estimator_refuses_a_network_too_large_before_drawing_a_weight(monkeypatch, n_hidden):
+    """Dense input as sparse: the memory check runs before init_params allocates W3 (M x M), so a
+    hidden width of 10^8 gets the one-line advice, not numpy's allocation error or the OOM killer."""
+    from residual_mlp import ResidualMLPClassifier, model, resources
+
+    monkeypatch.setattr(resources, "memory_limits", lambda: {"cgroup memory limit": 2**30})
+
+    def no_draw(*args, **kwargs):
+        raise AssertionError("weights drawn before the memory check")
+
+    monkeypatch.setattr(model, "init_params", no_draw)
+    X, y = np.random.default_rng(0).standard_normal((40, 5)), np.arange(40) % 3
+    with pytest.raises(resources.InsufficientMemory) as refused:
+        ResidualMLPClassifier(n_hidden=n_hidden, max_iter=1).fit(X, y)
+    message = str(refused.value)
+    assert "\n" not in message and f"-{n_hidden}-3 network" in message
+    assert "a smaller hidden width (n_hidden, --hidden)" in message
+
+
 @pytest.mark.parametrize("N, D, batch_size, advice", [
     (100, 3000, 16, r"fewer features \(W1 is D x D\), a smaller hidden width \(n_hidden, --hidden\) or float32$"),
     (200_000, 10, None, r"a mini-batch size \(batch_size, --batch-size\), fewer rows or float32$"),

@@ -355,10 +355,10 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
         seed = self._seed()
         validation_fraction = self.validation_fraction if self.early_stopping else None
         patience = self.patience if self.patience is not None or not self.early_stopping else 10
-        if sparse.is_sparse(X) and resume is None and not warm:  # refused before W1 (D x D) is drawn
-            sparse.check_memory(X, X.shape[1], self.n_hidden, len(classes), X.dtype,
-                                batch_size=self._fit_options(options)["batch_size"], optimizer=options["optimizer"],
-                                validation_fraction=validation_fraction, patience=patience, shuffle=self.shuffle)
+        if resume is None and not warm and devices.is_host(X):  # refused before W1 (D x D) is drawn
+            train.check_memory(X, X.shape[1], self.n_hidden, len(classes), X.dtype,
+                               batch_size=self._fit_options(options)["batch_size"], optimizer=options["optimizer"],
+                               validation_fraction=validation_fraction, patience=patience, shuffle=self.shuffle)
         if resume is not None:
             params = resume.params
         elif warm:

@@ -216,12 +216,10 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
             params = devices.to_device(params, X)
         else:
             _state_to_device(resume, X)
-    elif sparse.is_sparse(X):  # counted by its own bytes and one dense block (sparse.py)
-        sparse.check_memory(X, start.W1.shape[0], start.W2.shape[0], start.W4.shape[0], start.W1.dtype,
-                            batch_size=batch_size, optimizer=optimizer, validation_fraction=validation_fraction,
-                            validation_data=validation_data, patience=patience, shuffle=shuffle)
     else:
-        _check_memory(start, X, batch_size, optimizer, validation_fraction, validation_data, patience, shuffle)
+        check_memory(X, start.W1.shape[0], start.W2.shape[0], start.W4.shape[0], start.W1.dtype,
+                     batch_size=batch_size, optimizer=optimizer, validation_fraction=validation_fraction,
+                     validation_data=validation_data, patience=patience, shuffle=shuffle)
     if resume is not None:
         _check_resumable(resume, optimizer)
     X, y, sample_weight, (X_val, y_val), seed = _prepare_data(
@@ -550,17 +548,28 @@ def _stop_diverged(history, epoch, lr):
                        f"{lr:.3g}; try a smaller learning rate (lr / --lr)")
 
 
-def _check_memory(params, X, batch_size, optimizer, validation_fraction, validation_data, patience, shuffle):
-    """Refuse at once (resources.InsufficientMemory) a run that would not fit in memory."""
+def check_memory(X, D, M, C, dtype, *, batch_size=None, optimizer="gd", validation_fraction=None,
+                 validation_data=None, patience=None, shuffle=True):
+    """Refuse at once a run of `fit` on X (N, D) with layers of width D, M, C in `dtype` that would not
+    fit in memory: raises resources.InsufficientMemory (a MemoryError, one line), before anything of the
+    run is allocated; callers that draw the weights themselves call it first (W1 alone is D x D).
+
+    Dense X is counted as resources.check_training_memory counts it; a SciPy sparse X by its own bytes
+    and one dense block of rows (sparse.check_memory). The options are fit's.
+    """
+    if sparse.is_sparse(X):
+        sparse.check_memory(X, D, M, C, dtype, batch_size=batch_size, optimizer=optimizer,
+                            validation_fraction=validation_fraction, validation_data=validation_data,
+                            patience=patience, shuffle=shuffle)
+        return
     N = int(np.shape(X)[0]) if np.ndim(X) == 2 else 0
-    D, M, C = params.W1.shape[0], params.W2.shape[0], params.W4.shape[0]
+    dtype = np.dtype(dtype)
     V = 0
     if validation_data is not None:
         V = int(np.shape(validation_data[0])[0])
     elif validation_fraction and 0 < validation_fraction < 1:
         V = math.ceil(N * validation_fraction)
         N -= V
-    dtype = params.W1.dtype
     copied = V > 0 and validation_data is None or getattr(X, "dtype", None) != dtype
     resources.check_training_memory(max(N, 1), D, M, C, dtype, batch_size=batch_size, optimizer=optimizer,
                                     validation_rows=V, patience=patience, shuffle=shuffle, data_copy=copied)
