@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import callbacks, devices, labels, model, sparse, train
 from .errors import Diverged, InputError
 from .optim import OPTIMIZERS
-from .saving import plain_data
+from .saving import CURVES, plain_data, unpack_floats
 
 _FLOATS = (np.float64, np.float32)
 SKLEARN_VERSION = tuple(int(part) for part in re.findall(r"\d+", sklearn.__version__)[:2])
@@ -909,6 +909,9 @@ class ResidualMLPClassifier(callbacks.CallbackSupportMixin, ClassifierMixin, Bas
             state["_optimizer_state"] = None if old is None else _saved_state(old, optimizer)
         if isinstance(state.get("history_"), train.History):
             state["history_"] = plain_data(state["history_"].as_dict())
+        for name in CURVES:  # a model file holds the per-epoch lists as arrays (saving.pack_floats)
+            if name in state:
+                state[name] = unpack_floats(state[name])
         if isinstance(state.get("params_"), list):
             state["params_"] = tuple(state["params_"])
         super().__setstate__(state)

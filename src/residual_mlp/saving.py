@@ -36,6 +36,8 @@ MAX_EXPANSION = 16      # a model file's members may declare at most this times 
 MIN_BOUND = 64 << 20    # ... or 64 MiB, whichever is more
 MAX_MEMBERS = 100_000   # skops writes one member per array
 
+# the estimator's per-epoch lists, held as arrays in a model file (pack_floats)
+CURVES = ("history_", "loss_curve_", "validation_scores_", "validation_loss_curve_")
 
 @dataclass
 class ModelFile:
@@ -92,7 +94,8 @@ def save_model(model, path, record=None, *, optimizer_state=False):
         raise OutputError(f"cannot write the model file: {e}") from None
     model = _for_file(model, bool(optimizer_state))
     content = {"format": FORMAT, "format_version": FORMAT_VERSION,
-               "record": {**plain_data(record or {}), "package_version": __version__}, "model": model}
+               "record": pack_floats({**plain_data(record or {}), "package_version": __version__}),
+               "model": model}
     data = sio.dumps(content)
     try:
         write_atomic(path, data)
@@ -155,6 +158,7 @@ def read_model_file(path) -> ModelFile:
     record = content.get("record")
     if not isinstance(record, dict):
         raise InputError(f"{path}: damaged model file: its record is not a mapping")
+    record = unpack_floats(record)
     model = content.get("model")
     _check_model(path, model)
     return ModelFile(model=model, record=record, format_version=version)
@@ -299,9 +303,10 @@ def _for_file(model, optimizer_state):
     est = classifier_of(model)
     state = getattr(est, "_optimizer_state", None)
     on_device = hasattr(est, "params_") and not all(is_host(W) for W in est.params_)
-    if not on_device and (state is None or optimizer_state):
-        return model
     est = copy.copy(est)
+    for name in CURVES:  # per-epoch lists as arrays: see pack_floats (the estimator's __setstate__ unpacks)
+        if name in est.__dict__:
+            est.__dict__[name] = pack_floats(est.__dict__[name])
     if not optimizer_state:
         est.__dict__.pop("_optimizer_state", None)
     if on_device:  # model files hold host arrays; devices.to_device(est.params_, X) moves them back
@@ -335,6 +340,31 @@ def _without_callbacks(model):
         new = copy.copy(model) if new is model else new
         new.steps = steps
     return new
+
+
+def pack_floats(value):
+    """`value` (built-in data) with every list of floats turned into a float64 array (1-D): what a
+    model file holds. skops writes a list one node per element (about 400 bytes a number), an array
+    as one .npy (8 bytes a number): a per-epoch curve of a long run would otherwise make the file
+    grow by kilobytes per epoch. `unpack_floats` gives back the lists, equal float for float."""
+    if isinstance(value, dict):
+        return {k: pack_floats(v) for k, v in value.items()}
+    if isinstance(value, list) and value and all(type(v) is float for v in value):
+        return np.asarray(value, dtype=np.float64)
+    if isinstance(value, list):
+        return [pack_floats(v) for v in value]
+    return value
+
+
+def unpack_floats(value):
+    """The inverse of `pack_floats`: 1-D float64 arrays back to lists of Python floats."""
+    if isinstance(value, dict):
+        return {k: unpack_floats(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == np.float64:
+        return value.tolist()
+    if isinstance(value, list):
+        return [unpack_floats(v) for v in value]
+    return value
 
 
 def plain_data(value):
