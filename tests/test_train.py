@@ -475,6 +475,23 @@ def test_training_that_does_not_fit_in_memory_is_refused_at_once(small, monkeypa
         fit(params, X, y, epochs=2)
 
 
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+def test_weights_of_mixed_dtypes_train_in_w1s_dtype(small, optimizer):
+    """W1's dtype is the training dtype: a W4 given in float32 is converted, and the run equals the
+    run from the converted weights, bit for bit; the caller's arrays are left as they were."""
+    params, X, y = small
+    mixed = params._replace(W4=params.W4.astype(np.float32))
+    converted = mixed._replace(W4=mixed.W4.astype(np.float64))
+    kw = dict(optimizer=optimizer, lr=0.01, epochs=3, batch_size=7, weight_decay=1e-3, seed=0)
+    got, history = fit(mixed, X, y, **kw)
+    want, history_want = fit(converted, X, y, **kw)
+    assert [W.dtype for W in got] == [np.float64] * 4
+    assert history.loss == history_want.loss
+    for W, V in zip(got, want):
+        np.testing.assert_array_equal(W, V)
+    assert mixed.W4.dtype == np.float32
+
+
 @pytest.mark.parametrize("n_hidden", [12_000, 10**8])
 def test_the_estimator_refuses_a_network_too_large_before_drawing_a_weight(monkeypatch, n_hidden):
     """Dense input as sparse: the memory check runs before init_params allocates W3 (M x M), so a

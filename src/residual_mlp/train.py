@@ -94,7 +94,8 @@ def fit(params: Params, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=
     Parameters
     ----------
     params : Params
-        Initial weights (see `init_params`); never modified. Their dtype is the training dtype.
+        Initial weights (see `init_params`); never modified. W1's dtype is the training dtype (the
+        other matrices are converted to it).
     X : array (N, D)
         Features, one sample per row: NumPy, or an array of any array API library (torch, CuPy,
         array-api-strict), which `fit` trains on where it lives (the weights, y and the sample and class
@@ -287,36 +288,29 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
     # Double buffering: a step writes the new weights into `spare`, then the two swap, so the weights
     # before the latest step stay at hand (state.previous_params) until the next step. Both sets are
     # views of one flat buffer each (as are the gradients and the optimizer's slots, see
-    # workspace.packed) when the four matrices share a dtype: weight decay and each operation of an
-    # update rule are then one ufunc call, not four.
+    # workspace.packed), in W1's dtype (the copy converts matrices given in another): weight decay and
+    # each operation of an update rule are then one ufunc call, not four.
     stepped = state.previous_params is not None
     dtype = state.params.W1.dtype
-    flat = all(W.dtype == dtype for W in state.params)
-    if flat:
-        shapes = [W.shape for W in state.params]
-        params_flat, params = workspace.packed(shapes, dtype)
-        spare_flat, spare = workspace.packed(shapes, dtype)
-        for W_to, W_from in zip(params, state.params):
+    shapes = [W.shape for W in state.params]
+    params_flat, params = workspace.packed(shapes, dtype)
+    spare_flat, spare = workspace.packed(shapes, dtype)
+    for W_to, W_from in zip(params, state.params):
+        W_to[...] = W_from  # never step in the caller's arrays
+    if stepped:
+        for W_to, W_from in zip(spare, state.previous_params):
             W_to[...] = W_from
-        if stepped:
-            for W_to, W_from in zip(spare, state.previous_params):
-                W_to[...] = W_from
-            state.previous_params = spare
-        state.params = params
-    else:
-        params_flat = spare_flat = None
-        state.params = Params(*(W.copy() for W in state.params))  # never step in the caller's arrays
-        spare = state.previous_params if stepped else Params(*(np.empty_like(W) for W in state.params))
-    if flat:  # the optimizer's slots too: each step is then a few ufunc calls over all four matrices
-        step_state = {"step": state.opt_state["step"]}
-        for key in [k for k in state.opt_state if k != "step"]:  # one slot at a time: at most 1 P more at once
-            slot_flat, slot = workspace.packed(shapes, dtype)
-            for A_to, A_from in zip(slot, state.opt_state[key]):
-                A_to[...] = A_from
-            state.opt_state[key], step_state[key] = slot, (slot_flat,)
+        state.previous_params = spare
+    state.params = params
+    step_state = {"step": state.opt_state["step"]}
+    for key in [k for k in state.opt_state if k != "step"]:  # one slot at a time: at most 1 P more at once
+        slot_flat, slot = workspace.packed(shapes, dtype)
+        for A_to, A_from in zip(slot, state.opt_state[key]):
+            A_to[...] = A_from
+        state.opt_state[key], step_state[key] = slot, (slot_flat,)
     # the step's buffers, one set of activations per batch shape, one gradient buffer for all
     workspaces = workspace.Workspaces(state.params)
-    decay_scratch = np.empty(min(params_flat.size, 1 << 16), dtype) if flat and weight_decay else None
+    decay_scratch = np.empty(min(params_flat.size, 1 << 16), dtype) if weight_decay else None
     # sparse X: rows densified batch by batch (full batch: block by block), see sparse.py
     sparse_batches = sparse.Batches(X, y, sample_weight, B, workspaces, state.params) if sparse.is_sparse(X) else None
     # unshuffled batches are the same views every epoch: made once
@@ -344,17 +338,11 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
                 if not isfinite(loss):
                     finite = False
                     break
-                grads = ws.backward(state.params)
+                ws.backward(state.params)
                 if weight_decay:
-                    if flat:
-                        _add_scaled(ws.grads_flat, weight_decay, params_flat, decay_scratch)
-                    else:
-                        for W, dW in zip(state.params, grads):
-                            dW += weight_decay * W
-                if flat:  # one dot product over all four (the gaps between them hold zeros)
-                    norm = sqrt(float(vdot(ws.grads_flat, ws.grads_flat)))
-                else:
-                    norm = sqrt(sum(float(vdot(dW, dW)) for dW in grads))
+                    _add_scaled(ws.grads_flat, weight_decay, params_flat, decay_scratch)
+                # one dot product over all four gradients (the gaps between them hold zeros)
+                norm = sqrt(float(vdot(ws.grads_flat, ws.grads_flat)))
                 if not isfinite(norm):
                     finite = False
                     break
@@ -362,13 +350,10 @@ def _run(state, X, y, sample_weight, validation, hyper, record_flow, progress, c
                 correct += n_hits(ws.predicted, yb, wb)
                 norm_sum += norm
                 n_steps += 1
-                if flat:  # the same elementwise operations as one matrix at a time, in one buffer
-                    optim.step(optimizer, (params_flat,), (ws.grads_flat,), step_state,
-                               (spare_flat,), lr=lr, momentum=momentum, betas=betas, eps=eps)
-                    state.opt_state["step"] = step_state["step"]
-                else:
-                    optim.step(optimizer, state.params, grads, state.opt_state, spare, lr=lr,
-                               momentum=momentum, betas=betas, eps=eps)
+                # the same elementwise operations as one matrix at a time, in one buffer
+                optim.step(optimizer, (params_flat,), (ws.grads_flat,), step_state,
+                           (spare_flat,), lr=lr, momentum=momentum, betas=betas, eps=eps)
+                state.opt_state["step"] = step_state["step"]
                 # `spare` now holds the new weights; the old ones stay valid until this swap.
                 state.params, spare = spare, state.params
                 params_flat, spare_flat = spare_flat, params_flat
