@@ -1,4 +1,6 @@
 """TableEncoder: one role per column, scikit-learn's encoders, columns matched by name."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from residual_mlp.columns import TableEncoder
+from residual_mlp.columns import IdentifierWarning, TableEncoder
 from residual_mlp.errors import InputError
 
 
@@ -145,4 +147,170 @@ def test_text_that_is_no_boolean_in_a_boolean_column_is_an_error_naming_it():
     with pytest.raises(InputError, match=r"column 'flag', row 2: 'maybe' is neither true nor false"):
         encoder.transform(pd.DataFrame({"flag": ["true", "maybe"], "x": [1.0, 2.0]}))
     np.testing.assert_array_equal(encoder.transform(pd.DataFrame({"flag": ["TRUE", None], "x": [1.0, 2.0]}))[:, -1],
-                                  [1.0, 0.0])  # a missing value: the most frequent, the smallest of a tie
+                                  [1.0, 0.5])  # a missing value: the share of true in training, not false
+
+
+def notes(encoder):
+    return {name: note for name, _, note in encoder.roles_}
+
+
+# Missing booleans: imputed with the share of true, plus an indicator, as numbers are (not a silent False)
+
+
+@pytest.mark.parametrize("flag", [
+    pd.array([True, False, True, None, True, None], dtype="boolean"),        # pandas' nullable booleans
+    pd.Series([True, False, True, None, True, None], dtype=object),          # Python's, with None
+    pd.Series(["true", "False", "TRUE", None, "true", np.nan], dtype=object),  # text, as a CSV holds it
+], ids=["boolean", "object", "text"])
+def test_missing_booleans_get_the_share_of_true_and_an_indicator(flag):
+    frame = pd.DataFrame({"flag": flag, "x": np.arange(6.0)})
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert roles(encoder)["flag"] == "boolean"
+    assert "2 missing imputed (the share of true, 0.75), plus a 0/1 missing-indicator column" in notes(encoder)["flag"]
+    out = encoder.transform(frame)
+    # x (no missing, no indicator), then flag: 3 of the 4 present values are true -> 0.75, and its indicator
+    np.testing.assert_array_equal(out[:, 1:], [[1, 0], [0, 0], [1, 0], [0.75, 1], [1, 0], [0.75, 1]])
+
+
+def test_a_boolean_missing_only_at_predict_time_is_the_share_of_true_not_false():
+    frame = pd.DataFrame({"flag": [True, False, False, False], "x": [1.0, 2.0, 3.0, 4.0]})
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert notes(encoder)["flag"] == "0/1"
+    new = pd.DataFrame({"flag": pd.array([None, True], dtype="boolean"), "x": [1.0, 2.0]})
+    np.testing.assert_array_equal(encoder.transform(new), [[1, 0.25], [2, 1]])  # no indicator: none in fit
+
+
+# Row numbers: consecutive integers or an identifier's name; a sorted feature with gaps is kept
+
+
+def test_consecutive_integers_and_rising_identifier_names_are_row_numbers_a_sorted_feature_is_not():
+    n = 60
+    rng = np.random.default_rng(3)
+    sorted_feature = np.sort(rng.choice(np.arange(10_000), size=n, replace=False))  # rises, with gaps
+    frame = pd.DataFrame({
+        "counter": np.arange(5, 5 + n),          # consecutive: an exported RangeIndex, whatever its name
+        "id": sorted_feature + 7,                # gaps, but named like an identifier
+        "PassengerId": sorted_feature + 9,
+        "order_id": sorted_feature + 11,
+        "balance": sorted_feature,               # gaps and an ordinary name: a feature the table is sorted by
+        "noise": rng.normal(size=n),
+    })
+    with pytest.warns(IdentifierWarning) as caught:
+        encoder = TableEncoder().fit(frame)
+    assert roles(encoder) == {"counter": "dropped", "id": "dropped", "PassengerId": "dropped",
+                              "order_id": "dropped", "balance": "numeric", "noise": "numeric"}
+    assert notes(encoder)["counter"] == "identifier: row numbers (consecutive integers 5..64 down the rows)"
+    assert notes(encoder)["balance"] == "standardized; rises down the rows, but kept: it has gaps and an ordinary name"
+    assert notes(encoder)["noise"] == "standardized"
+    # one warning, a UserWarning, naming each dropped column with the role table's reason
+    assert len(caught) == 1 and issubclass(caught[0].category, UserWarning)
+    message = str(caught[0].message)
+    assert message.startswith("TableEncoder left out 4 identifier-like column(s): 'counter' (identifier: row "
+                              "numbers (consecutive integers 5..64 down the rows)); 'id' (identifier: row numbers")
+    assert "'balance'" not in message
+    # the role table shows the same reasons
+    table = "\n".join(encoder.role_table())
+    assert "dropped      'counter': identifier: row numbers (consecutive integers 5..64 down the rows)" in table
+    assert "numeric      'balance': standardized; rises down the rows, but kept" in table
+
+
+def test_no_identifier_warning_when_nothing_is_dropped_as_one():
+    frame = pd.DataFrame({"balance": [3, 10, 11, 40, 41, 90], "x": [0.5, 0.1, 0.2, 0.9, 0.4, 0.3]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IdentifierWarning)
+        assert roles(TableEncoder().fit(frame)) == {"balance": "numeric", "x": "numeric"}
+
+
+# Text dates in one explicit format, text numbers with thousands separators, near-unique text
+
+
+def test_text_dates_in_one_explicit_format_read_as_dates():
+    iso = pd.to_datetime(["2012-01-13", "2012-06-15", "2013-12-31", "2014-02-03"])
+    frame = pd.DataFrame({
+        "german": iso.strftime("%d.%m.%Y"),
+        "us": iso.strftime("%m/%d/%Y"),              # 13, 15, 31 as a day prove the order
+        "british": iso.strftime("%d/%m/%Y"),
+        "ambiguous": ["01/02/2020", "03/04/2020", "05/06/2021", None],
+        "mixed": ["13.01.2012", "2012-06-15", "13.01.2012", "03.02.2014"],  # two formats: not dates
+    })
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert roles(encoder) == {"german": "date", "us": "date", "british": "date", "ambiguous": "date",
+                              "mixed": "categorical"}
+    assert encoder.date_formats_ == {"german": "%d.%m.%Y", "us": "%m/%d/%Y", "british": "%d/%m/%Y",
+                                     "ambiguous": "%m/%d/%Y"}
+    assert notes(encoder)["german"] == "year, month, day, ... as numbers (text dates read as day.month.year)"
+    assert notes(encoder)["ambiguous"].endswith("(text dates read as month/day/year; no value proves it against "
+                                                "day/month/year (no day above 12))")
+    out = encoder.transform(frame)
+    expected = [[2012, 1, 13, 4], [2012, 6, 15, 4], [2013, 12, 31, 1], [2014, 2, 3, 0]]  # Monday = 0
+    for j in range(3):
+        np.testing.assert_array_equal(out[:, 4 * j:4 * j + 4], expected)
+    np.testing.assert_array_equal(out[:3, 12:16], [[2020, 1, 2, 3], [2020, 3, 4, 2], [2021, 5, 6, 3]])
+
+
+def test_text_numbers_with_thousands_separators_become_numbers():
+    frame = pd.DataFrame({
+        "point": ["44,361.63", "1,234,567.5", "-12.25", "950", None],     # an English spreadsheet's
+        "comma": ["44.361,63", "1.234.567,5", "-12,25", "950", "7"],      # a German one's
+        "space": ["44 361,63", "1 234 567,5", "-12,25", "950", "7"],      # a French one's
+        "guess": ["1,234", "5,678", "12", "9,000", "7"],                  # no decimals: "," taken as thousands
+        "text": ["1,234", "5.678", "12", "5.678", "7"],                   # "," and "." both: not numbers
+    })
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert roles(encoder) == {"point": "numeric", "comma": "numeric", "space": "numeric", "guess": "numeric",
+                              "text": "categorical"}
+    assert encoder.number_formats_ == {"point": [",", "."], "comma": [".", ","], "space": [" ", ","],
+                                       "guess": [",", "."]}
+    assert notes(encoder)["point"] == ("as is; 1 missing imputed (median), plus a 0/1 missing-indicator column; "
+                                       "text numbers with ',' as thousands separator and '.' as decimal mark, "
+                                       "read as numbers")
+    assert "no value proves ',' is no decimal mark" in notes(encoder)["guess"]
+    out = encoder.transform(frame)
+    median = np.median([44361.63, 1234567.5, -12.25, 950])
+    # point, comma, space, guess, then point's missing indicator, then text one-hot
+    np.testing.assert_allclose(out[:, 0], [44361.63, 1234567.5, -12.25, 950, median])
+    np.testing.assert_allclose(out[:, 1], [44361.63, 1234567.5, -12.25, 950, 7])
+    np.testing.assert_allclose(out[:, 2], [44361.63, 1234567.5, -12.25, 950, 7])
+    np.testing.assert_array_equal(out[:, 3], [1234, 5678, 12, 9000, 7])
+    np.testing.assert_array_equal(out[:, 4], [0, 0, 0, 0, 1])
+    # a cell in another style at predict time is an error naming it, not a number read wrongly
+    bad = frame.copy()
+    bad.loc[3, "comma"] = "12.5"
+    with pytest.raises(InputError, match=r"column 'comma', row 4: '12.5' is not a number"):
+        encoder.transform(bad)
+
+
+def test_near_unique_text_is_an_identifier_a_repeating_one_is_not():
+    rng = np.random.default_rng(4)
+    n = 200
+    names = [f"person {i}" for i in range(n)]
+    names[1] = names[0]                                   # 199 distinct values in 200 rows
+    tickets = [f"T{i // 2}" for i in range(n)]            # each value twice: 50% distinct
+    frame = pd.DataFrame({"name": names, "ticket": tickets, "x": rng.normal(size=n)})
+    small = frame.iloc[:40].copy()                        # 39 distinct in 40: too few rows to tell
+    with pytest.warns(IdentifierWarning, match=r"'name' \(identifier: near-unique text \(199 distinct values in "
+                                               r"200 rows, over 90%\)\)"):
+        encoder = TableEncoder().fit(frame)
+    assert roles(encoder) == {"name": "dropped", "ticket": "categorical", "x": "numeric"}
+    assert roles(TableEncoder().fit(small))["name"] == "categorical"
+    assert roles(TableEncoder(features=["name", "x"]).fit(frame))["name"] == "categorical"  # asked for: kept
+
+
+# An array given to an encoder fitted on a DataFrame: scikit-learn's warning, columns by position
+
+
+def test_an_array_after_a_dataframe_warns_as_scikit_learn_does():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.5, 0.1, 0.3, 0.2]})
+    encoder = TableEncoder().fit(frame)
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but TableEncoder was fitted with "
+                                         "feature names"):
+        out = encoder.transform(frame.to_numpy())
+    np.testing.assert_array_equal(out, encoder.transform(frame))
+    with pytest.raises(ValueError, match="X has 1 features, but TableEncoder is expecting 2 features"):
+        encoder.transform(frame.to_numpy()[:, :1])
+    # fitted on an array: an array is what it expects, no warning, no feature names
+    on_array = TableEncoder().fit(frame.to_numpy())
+    assert not hasattr(on_array, "feature_names_in_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(on_array.transform(frame.to_numpy()), out)

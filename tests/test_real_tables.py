@@ -27,6 +27,10 @@ INDEX_NAME = re.compile(r"^(|Unnamed: \d+|rownames|__index_level_\d+__)$")
 ISO_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 
+def identifier_name(name):
+    return name.lower() in ("id", "index", "row", "row_id") or name.lower().endswith("_id") or name.endswith("Id")
+
+
 def roles_by_hand(frame):
     """(numeric, boolean, categorical, dates, dropped) column lists, decided by this test's own reading."""
     numeric, boolean, categorical, dates, dropped = [], [], [], [], []
@@ -38,8 +42,9 @@ def roles_by_hand(frame):
             dropped.append(name)
         elif column.dtype == bool:
             boolean.append(name)
-        elif column.dtype.kind in "iu" and (np.diff(column) > 0).all():
-            dropped.append(name)  # rises down the rows: row numbers
+        elif column.dtype.kind in "iu" and (np.diff(column) > 0).all() and ((np.diff(column) == 1).all() or
+                                                                        identifier_name(name)):
+            dropped.append(name)  # rises down the rows, consecutive or under an id's name: row numbers
         elif column.dtype.kind in "iuf":
             numeric.append(name)
         elif values.astype(str).str.lower().isin(["true", "false"]).all():
@@ -47,8 +52,8 @@ def roles_by_hand(frame):
         elif values.astype(str).str.match(ISO_DATE).all():
             dates.append(name)
             numeric += [f"{name}_{part}" for part in ("year", "month", "day", "day_of_week")]
-        elif values.astype(str).nunique() == n:
-            dropped.append(name)  # a distinct text on every row
+        elif (distinct := values.astype(str).nunique()) == n or (len(values) > 50 and distinct > 0.9 * len(values)):
+            dropped.append(name)  # a distinct text on every row, or near-unique text
         else:
             categorical.append(name)
     return numeric, boolean, categorical, dates, dropped
@@ -73,7 +78,8 @@ def pipeline_by_hand(numeric, boolean, categorical):
                                                                      keep_empty_features=True)),
                                            ("scale", StandardScaler())]), numeric))
     if boolean:
-        parts.append(("boolean", SimpleImputer(strategy="most_frequent", keep_empty_features=True), boolean))
+        parts.append(("boolean", SimpleImputer(strategy="mean", add_indicator=True, keep_empty_features=True),
+                      boolean))
     if categorical:
         parts.append(("categorical", Pipeline([
             ("impute", SimpleImputer(strategy="constant", fill_value="missing")),

@@ -9,7 +9,9 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
+from .columns import IdentifierWarning
 from .errors import EXIT_DIVERGED, EXIT_INPUT, EXIT_SIGINT, Diverged, InputError, Interrupted
 
 COMMANDS = ("train", "predict", "evaluate", "info", "export", "gradcheck", "figures", "explain")
@@ -40,7 +42,10 @@ def main(argv=None):
             parser.print_help()
             return 0
         args = parser.parse_args(argv)
-        return args.run(args)
+        with warnings.catch_warnings():
+            # the role table the command prints names each column left out as an identifier, and why
+            warnings.simplefilter("ignore", IdentifierWarning)
+            return args.run(args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INPUT

@@ -2,29 +2,34 @@
 
 `TableEncoder` looks at each column of a table once, at `fit`, and gives it a role:
 
-    numeric      numbers: missing values imputed with the median (plus a 0/1 missing-indicator column
-                 where any were missing), then standardized (StandardScaler: a constant column, or one
-                 constant but for rounding noise, gets scale 1)
-    boolean      True/False (also "true"/"false" text): 0/1, a missing value imputed with the most
-                 frequent
+    numeric      numbers (also text numbers with a thousands separator, "44,361.63" or "44.361,63"):
+                 missing values imputed with the median (plus a 0/1 missing-indicator column where any
+                 were missing), then standardized (StandardScaler: a constant column, or one constant
+                 but for rounding noise, gets scale 1)
+    boolean      True/False (also "true"/"false" text): 0/1; missing values imputed with the share of
+                 True seen in training (plus a 0/1 missing-indicator column where any were missing), so
+                 a missing value never reads as False
     categorical  text or categories: one-hot (OneHotEncoder); a missing value is a category of its
                  own; a category never seen in training encodes as all zeros. At most
                  `max_categories` columns per feature: rarer categories share one "infrequent" column
-    date         dates and times: numeric parts (year, month, day, day of week, and hour and minute
-                 where any value has a time of day), then treated as numeric
+    date         dates and times (also text: ISO, or one explicit format such as day.month.year or
+                 month/day/year for every value): numeric parts (year, month, day, day of week, and
+                 hour and minute where any value has a time of day), then treated as numeric
     dropped      identifier-like columns (an unnamed first column, `rownames`, `__index_level_0__`,
-                 an integer column that rises down the rows (row numbers), a text column with
-                 a distinct value on every row), columns with no value at all, and those the user
-                 left out (`features`, `drop`)
+                 row numbers: an integer column of consecutive values down the rows, or one that rises
+                 down the rows under an identifier's name such as `id` or `row_id`; near-unique text),
+                 columns with no value at all, and those the user left out (`features`, `drop`)
 
 Every encoder is scikit-learn's own (`ColumnTransformer`, `SimpleImputer`, `StandardScaler`,
 `OneHotEncoder`), so the fitted `transformer_` is plain scikit-learn. `roles_` says, per column,
-what was done and why; the command line prints it and saves it with the model.
+what was done and why, guesses included; the command line prints it and saves it with the model.
+A column dropped as an identifier also raises an `IdentifierWarning` (a UserWarning) at `fit`.
 """
 from __future__ import annotations
 
 import difflib
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -33,7 +38,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import callbacks
 from .errors import InputError
@@ -41,9 +46,36 @@ from .errors import InputError
 ROLES = ("numeric", "boolean", "categorical", "date", "dropped")
 # Names pandas, R and pyarrow give to an exported row index.
 _INDEX_NAME = re.compile(r"^(|Unnamed: \d+(\.\d+)?|rownames|__index_level_\d+__)$")
+# Names of a column that numbers the rows (an integer column that rises down the rows is dropped under
+# one of them): id, idx, index, row, row_id, obs, "#", ..., or a name ending in "_id" / "Id".
+_ID_NAME = re.compile(r"^(id|idx|index|row|rowid|row_?(id|idx|index|no|nr|num|number)|obs|case|record|no|nr|#)$"
+                      r"|(^|[_\s.-])(id|idx|index)$", re.IGNORECASE)
+_CAMEL_ID = re.compile(r"[a-z]I[dD]$")    # PassengerId, customerID
 _BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
 _DATE_LOOK = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+# Text dates other than ISO: each tried as one explicit format for the whole column. Of two that both
+# read every value (no day above 12 tells day and month apart) the first listed wins: month/day/year
+# with slashes (pandas' and US spreadsheets' default), day-month-year with dashes.
+_TEXT_DATE_LOOK = re.compile(r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?$")
+_DATE_FORMATS = tuple(date + time for date in ("%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y", "%d-%m-%Y", "%m-%d-%Y",
+                                               "%Y/%m/%d", "%Y.%m.%d")
+                      for time in ("", " %H:%M", " %H:%M:%S"))
+# (thousands separator, decimal mark) pairs of text numbers such as "44,361.63" and "44.361,63".
+_NUMBER_STYLES = ((",", "."), (".", ","), (" ", ","), ("\u00a0", ","), ("\u202f", ","), ("'", "."))
+_NUMBER_LOOK = re.compile(r"^[+-]?\d[\d.,' \u00a0\u202f]*$")
+# Text whose distinct values are more than 90% of its non-missing values, in more than 50 of them, is
+# identifier-like (names, ticket or order numbers): at most a tenth of its rows share a value, so the
+# `max_categories` most frequent values one-hot encodes describe a handful of rows each and a new row's
+# value is almost surely unseen. Below 50 values a real category column (20 rows of 19 countries) can
+# look as unique by chance, so there only a distinct text on every row counts.
+_UNIQUE_SHARE = 0.9
+_UNIQUE_MIN_VALUES = 50
 _TIME_PARTS = ("hour", "minute")
+
+
+class IdentifierWarning(UserWarning):
+    """A column left out at `fit` because it looks like an identifier (row numbers, an exported index,
+    near-unique text); the role table gives the reason, `features=[...]` keeps such a column."""
 
 
 class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimator):
@@ -72,11 +104,23 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
         The columns `transform` reads, in table order (the others may be absent).
     date_columns_ : dict of str -> list of str
         The date columns and the parts each is expanded into.
+    date_formats_ : dict of str -> str
+        The text date columns read with one explicit format (strftime codes, e.g. "%d.%m.%Y").
+    number_formats_ : dict of str -> list of str
+        The text number columns read as [thousands separator, decimal mark], e.g. [",", "."].
     transformer_ : sklearn.compose.ColumnTransformer
         The fitted encoders, applied to the table after dates are expanded and booleans made 0/1.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
-        The table's column names (names "x0", "x1", ... for an array).
+        The DataFrame's column names (absent when fitted on an array, whose columns are read by
+        position and named "x0", "x1", ... in `roles_`).
+
+    Warns
+    -----
+    IdentifierWarning (a UserWarning)
+        At `fit`, naming each column dropped as an identifier and the reason (as `role_table` does).
+        `transform` of an array by an encoder fitted on a DataFrame warns as scikit-learn does ("X does
+        not have valid feature names"): its columns are then taken by position.
 
     Raises
     ------
@@ -108,15 +152,27 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
         for option in ("features", "drop", "categorical"):
             for name in getattr(self, option) or ():
                 check_column(name, columns, option)
-        self.feature_names_in_ = np.asarray(columns, dtype=object)
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):  # refitted on an array: read by position, as scikit-learn does
+            del self.feature_names_in_
         self.n_features_in_ = len(columns)
-        roles = [infer_role(frame[name], name, position, self) for position, name in enumerate(columns)]
-        self.roles_ = [(name, role, note) for name, (role, note) in zip(columns, roles)]
+        found = [_infer(frame[name], name, position, self) for position, name in enumerate(columns)]
+        self.roles_ = [(name, role, note) for name, (role, note, _) in zip(columns, found)]
+        self.date_formats_ = {name: fmt for name, (role, _, fmt) in zip(columns, found) if role == "date" and fmt}
+        self.number_formats_ = {name: list(style) for name, (role, _, style) in zip(columns, found)
+                                if role == "numeric" and style}
+        identifiers = [f"{name!r} ({note})" for name, role, note in self.roles_
+                       if role == "dropped" and note.startswith("identifier")]
+        if identifiers:
+            warnings.warn(f"{type(self).__name__} left out {len(identifiers)} identifier-like column(s): "
+                          f"{'; '.join(identifiers)}; name a column in features=[...] to keep it",
+                          IdentifierWarning, stacklevel=3)
         self.input_columns_ = [name for name, role, _ in self.roles_ if role != "dropped"]
         if not self.input_columns_:
             raise InputError("no column is left to learn from: " + "; ".join(
                 f"{name!r} {note}" for name, _, note in self.roles_[:8]))
-        self.date_columns_ = {name: _date_parts(_as_dates(frame[name]))
+        self.date_columns_ = {name: _date_parts(_as_dates(frame[name], self.date_formats_.get(name)))
                               for name, role, _ in self.roles_ if role == "date"}
         prepared = self._prepare(frame)
         by_role = {role: [] for role in ROLES}
@@ -132,7 +188,8 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
                 steps.append(("scale", StandardScaler()))
             parts.append(("numeric", Pipeline(steps), by_role["numeric"]))
         if by_role["boolean"]:
-            parts.append(("boolean", SimpleImputer(strategy="most_frequent", keep_empty_features=True),
+            # the share of True for a missing value (never a silent False), and an indicator as for numbers
+            parts.append(("boolean", SimpleImputer(strategy="mean", add_indicator=True, keep_empty_features=True),
                           by_role["boolean"]))
         if by_role["categorical"]:
             parts.append(("categorical", Pipeline([
@@ -149,10 +206,11 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
 
     def transform(self, X):
         check_is_fitted(self, "transformer_")
-        frame = as_frame(X, self.feature_names_in_)
-        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {frame.shape[1]} features, but TableEncoder is expecting "
-                             f"{self.n_features_in_} features as input")
+        if not isinstance(X, pd.DataFrame):
+            X = check_array(X, dtype=None, ensure_all_finite="allow-nan")  # 2-D, not sparse, not empty
+            # scikit-learn's own check: the warning when fitted with names, the error on another width
+            validate_data(self, X, reset=False, skip_check_array=True)
+        frame = as_frame(X, getattr(self, "feature_names_in_", None))  # an array: by position
         columns = [str(c) for c in frame.columns]
         for name in self.input_columns_:
             check_column(name, columns, "the model's features")
@@ -184,7 +242,7 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
                 continue
             column = frame[name]
             if role == "date":
-                dates = _as_dates(column)
+                dates = _as_dates(column, getattr(self, "date_formats_", {}).get(name))
                 for part in self.date_columns_[name]:
                     out[f"{name}_{part}"] = _date_part(dates, part)
             elif role == "boolean":
@@ -192,7 +250,7 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
             elif role == "categorical":
                 out[name] = column.astype(object).map(_category_text)
             else:
-                out[name] = _numbers(column, name)
+                out[name] = _numbers(column, name, getattr(self, "number_formats_", {}).get(name))
         return pd.DataFrame(out, index=frame.index)
 
     def __sklearn_tags__(self):
@@ -227,52 +285,152 @@ def check_column(name, columns, what):
 
 def infer_role(column, name, position, options):
     """(role, note) of one raw column; see the module docstring for the rules."""
+    role, note, _ = _infer(column, name, position, options)
+    return role, note
+
+
+def _infer(column, name, position, options):
+    """(role, note, how to read it): the date format of a text date column, the (thousands separator,
+    decimal mark) of a text number column, else None."""
     if options.drop and name in options.drop:
-        return "dropped", "left out (drop)"
+        return "dropped", "left out (drop)", None
     if options.features is not None and name not in options.features:
-        return "dropped", "not among the features asked for"
+        return "dropped", "not among the features asked for", None
     asked = options.features is not None and name in options.features
     values = column.dropna()
     n = len(column)
+    missing = n - len(values)
     if len(values) == 0:
-        return "dropped", "no value at all"
+        return "dropped", "no value at all", None
     if options.categorical and name in options.categorical:
-        return "categorical", f"{values.nunique()} categories (asked for)"
+        return "categorical", f"{values.nunique()} categories (asked for)", None
     if not asked and _INDEX_NAME.match(name):
-        return "dropped", "identifier: an exported row index"
+        return "dropped", "identifier: an exported row index", None
     kind = column.dtype.kind
     if kind == "b" or str(column.dtype) == "boolean":
-        return "boolean", "0/1"
+        return "boolean", "0/1" + _boolean_missing(column, missing), None
     if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
-        return "date", "year, month, day, ... as numbers"
+        return "date", "year, month, day, ... as numbers", None
     if kind in "iuf":
-        if not asked and kind in "iu" and _counts_rows(column):
-            return "dropped", "identifier: row numbers (rises down the rows)"
-        missing = n - len(values)
-        scaled = "standardized" if options.standardize else "as is"
-        return "numeric", scaled + (f"; {missing} missing imputed (median), plus a 0/1 missing-indicator column"
-                                    if missing else "")
-    texts = values.astype(str)
+        guess = ""
+        if not asked and kind in "iu" and _rises(column):
+            if _consecutive(column):
+                return "dropped", (f"identifier: row numbers (consecutive integers {column.iloc[0]}.."
+                                   f"{column.iloc[-1]} down the rows)"), None
+            if _id_name(name):
+                return "dropped", "identifier: row numbers (rises down the rows, named like an identifier)", None
+            guess = "; rises down the rows, but kept: it has gaps and an ordinary name"
+        return "numeric", _numeric_note(options, missing) + guess, None
+    texts = values.astype(str).str.strip()
     if texts.str.lower().isin(list(_BOOLEAN_TEXT)).all():
-        return "boolean", "0/1 (true/false text)"
+        return "boolean", "0/1 (true/false text)" + _boolean_missing(column, missing), None
     if texts.str.match(_DATE_LOOK).all() and not pd.isna(_as_dates(column)[column.notna()]).any():
-        return "date", "year, month, day, ... as numbers"
+        return "date", "year, month, day, ... as numbers", None
+    fmt, how = _text_date_format(texts)
+    if fmt:
+        return "date", f"year, month, day, ... as numbers ({how})", fmt
+    style, how = _number_style(texts)
+    if style:
+        return "numeric", f"{_numeric_note(options, missing)}; {how}", style
     distinct = texts.nunique()
     if not asked and distinct == n and n > 1:
-        return "dropped", "identifier: a distinct text on every row"
+        return "dropped", "identifier: a distinct text on every row", None
+    if not asked and len(values) > _UNIQUE_MIN_VALUES and distinct > _UNIQUE_SHARE * len(values):
+        return "dropped", (f"identifier: near-unique text ({distinct} distinct values in {len(values)} rows, "
+                           f"over {_UNIQUE_SHARE:.0%})"), None
     note = f"{distinct} categories, one-hot"
-    missing = n - len(values)
     if missing:
         note += f" ({missing} missing: a category of its own)"
     if distinct > options.max_categories:
         note += f" (the {options.max_categories - 1} most frequent; the rest share one column)"
-    return "categorical", note
+    return "categorical", note, None
 
 
-def _numbers(column, name):
+def _numeric_note(options, missing):
+    scaled = "standardized" if options.standardize else "as is"
+    return scaled + (f"; {missing} missing imputed (median), plus a 0/1 missing-indicator column" if missing else "")
+
+
+def _boolean_missing(column, missing):
+    if not missing:
+        return ""
+    share = float(np.nanmean(_as_booleans(column).to_numpy(dtype=np.float64)))
+    return f"; {missing} missing imputed (the share of true, {share:.2f}), plus a 0/1 missing-indicator column"
+
+
+def _rises(column):
+    """Whether an integer column rises down the rows, every value above the one before."""
+    if column.isna().any() or len(column) < 3:
+        return False
+    return bool(np.all(np.diff(column.to_numpy()) > 0))
+
+
+def _consecutive(column):
+    """Whether a rising integer column is start, start + 1, ..., start + N - 1: an exported RangeIndex or R's
+    row names (a sorted feature has gaps)."""
+    return bool(np.all(np.diff(column.to_numpy()) == 1))
+
+
+def _id_name(name):
+    return bool(_ID_NAME.search(name) or _CAMEL_ID.search(name))
+
+
+def _text_date_format(texts):
+    """(format, how it was chosen) of text dates that one explicit format of _DATE_FORMATS reads every one
+    of, else (None, None). `texts`: the non-missing values as stripped str."""
+    if not texts.str.match(_TEXT_DATE_LOOK).all():
+        return None, None
+    unique = pd.Series(texts.unique(), dtype=object)
+    fits = [fmt for fmt in _DATE_FORMATS
+            if not pd.to_datetime(unique, format=fmt, errors="coerce").isna().any()]
+    if not fits:
+        return None, None
+    how = f"text dates read as {_format_words(fits[0])}"
+    if len(fits) > 1:  # day/month and month/day both read every value: no day above 12 proves the order
+        how += f"; no value proves it against {_format_words(fits[1])} (no day above 12)"
+    return fits[0], how
+
+
+def _format_words(fmt):
+    return (fmt.replace("%d", "day").replace("%m", "month").replace("%Y", "year")
+            .replace("%H", "hour").replace("%M", "minute").replace("%S", "second"))
+
+
+def _number_pattern(thousands, decimal):
+    t, p = re.escape(thousands), re.escape(decimal)
+    return re.compile(rf"^[+-]?(\d{{1,3}}({t}\d{{3}})+|\d+)({p}\d+)?$")
+
+
+def _number_style(texts):
+    """((thousands separator, decimal mark), note) when every text is a number in one style of
+    _NUMBER_STYLES and some use its thousands separator ("44,361.63", "44.361,63"), else (None, None).
+    Two styles that read every text ("1,234" and "5.678") are too ambiguous: (None, None)."""
+    if not texts.str.match(_NUMBER_LOOK).all():
+        return None, None
+    unique = pd.Series(texts.unique(), dtype=object)
+    fits = [(t, p) for t, p in _NUMBER_STYLES
+            if unique.str.contains(t, regex=False).any() and unique.str.match(_number_pattern(t, p)).all()]
+    if len(fits) != 1:
+        return None, None
+    t, p = fits[0]
+    named = {" ": "a space", "\u00a0": "a space", "\u202f": "a space"}.get(t, repr(t))
+    how = f"text numbers with {named} as thousands separator and {p!r} as decimal mark, read as numbers"
+    # proof: a value with the separator twice, or with the separator and the decimal mark
+    proved = unique.map(lambda v: v.count(t) > 1 or p in v).any()
+    if not proved:
+        how += f" (no value proves {t!r} is no decimal mark; every one has groups of three digits)"
+    return (t, p), how
+
+
+def _numbers(column, name, style=None):
     """A numeric column as float64; InputError naming the column and row of a cell that is not a number
-    (text where training saw numbers) or is infinite. Missing cells stay NaN (imputed later)."""
-    values = pd.to_numeric(column, errors="coerce").astype(np.float64)
+    (text where training saw numbers) or is infinite. Missing cells stay NaN (imputed later).
+    style: (thousands separator, decimal mark) of text numbers ("44,361.63"), or None."""
+    read = column
+    if style is not None and column.dtype.kind not in "iufb":
+        pattern = _number_pattern(*style)
+        read = column.astype(object).map(lambda v: _plain_number(v, pattern, *style))
+    values = pd.to_numeric(read, errors="coerce").astype(np.float64)
     bad = (values.isna() & column.notna()) | np.isinf(values)
     if bad.any():
         position = int(np.argmax(bad.to_numpy()))
@@ -284,6 +442,16 @@ def _numbers(column, name):
     return values
 
 
+def _plain_number(value, pattern, thousands, decimal):
+    """A text number of the column's style as plain text ("44,361.63" -> "44361.63"); other text as None."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if not pattern.match(value):
+        return None
+    return value.replace(thousands, "").replace(decimal, ".")
+
+
 def _check_scaling(scaler, prepared, names):
     """InputError naming the first column whose mean or spread overflows float64 in StandardScaler."""
     bad = ~(np.isfinite(scaler.mean_) & np.isfinite(scaler.scale_))[:len(names)]
@@ -292,14 +460,6 @@ def _check_scaling(scaler, prepared, names):
         values = prepared[name]
         raise InputError(f"column {name!r}: the values (from {values.min():.3g} to {values.max():.3g}) are too "
                          f"large to standardize in float64; rescale the column")
-
-
-def _counts_rows(column):
-    """Whether an integer column rises down the rows, every value above the one before: an exported row
-    number (0, 1, 2, ... or 1, 2, 3, ..., with gaps where rows were held out or left out)."""
-    if column.isna().any() or len(column) < 3:
-        return False
-    return bool(np.all(np.diff(column.to_numpy()) > 0))
 
 
 def _category_text(value):
@@ -317,7 +477,8 @@ def _as_booleans(column, name=None):
     if column.dtype.kind == "b" or str(column.dtype) == "boolean":
         return column.astype("float64")
     present = column.notna()
-    text = column.astype(object).where(present, None).map(lambda v: None if v is None else str(v).lower())
+    text = column.astype(object).where(present, None).map(
+        lambda v: None if v is None else str(v).strip().lower())
     values = text.map({**_BOOLEAN_TEXT, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}).astype(np.float64)
     bad = values.isna() & present
     if bad.any():
@@ -329,10 +490,14 @@ def _as_booleans(column, name=None):
     return values
 
 
-def _as_dates(column):
+def _as_dates(column, fmt=None):
+    """A date column as datetimes (NaT where missing or unreadable): text read as ISO, or with `fmt`."""
     if column.dtype.kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
         return column
-    return pd.to_datetime(column.astype(object), errors="coerce", format="ISO8601")
+    text = column.astype(object)
+    if fmt is not None:
+        text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return pd.to_datetime(text, errors="coerce", format=fmt or "ISO8601")
 
 
 def _date_parts(dates):

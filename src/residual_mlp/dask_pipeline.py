@@ -130,7 +130,7 @@ def numeric_columns(frame, target, *, features=None, drop=None, sample_weight=No
             roles.append((name, role, note))
             continue
         if not numeric:
-            what = "text" if role in ("categorical", "dropped") else role
+            what = "text" if role in ("categorical", "dropped", "numeric") else role  # numeric: "1,234.5" text
             raise InputError(f"column {name!r} holds {what} values ({frame[name].dtype}): training on Dask takes "
                              f"numeric columns only; encode it as numbers first, or leave it out (drop=[{name!r}], "
                              f"--drop {name})")
