@@ -39,7 +39,8 @@ def run(args):
         if getattr(args, name):
             raise InputError(f"{option} is not available with --dask")
     outputs = options.planned_outputs(args, [("--out", args.out), ("--plot", args.plot)],
-                                      inputs=[("--data", args.data), ("--test", args.test)])
+                                      inputs=[("--data", args.data), ("--test", args.test)],
+                                      what={"--out": "the model"})
     frame = dask_pipeline.read_frame(args.data, sep=args.sep, na_values=args.na_values, target=args.target)
     target = args.target if args.target is not None else str(frame.columns[-1])
     columns, roles = dask_pipeline.numeric_columns(frame, target, features=args.features, drop=args.drop)

@@ -132,7 +132,8 @@ def run(args):
 
     outputs = options.planned_outputs(args, [("--out", args.out), ("--plot", args.plot),
                                              ("--plot-flow", args.plot_flow), ("--checkpoint", args.checkpoint)],
-                                      inputs=[("--data", args.data), ("--test", args.test)])
+                                      inputs=[("--data", args.data), ("--test", args.test)],
+                                      what={"--out": "the model"})
     train_table, test_table = _read(args)
     frame, y_text = train_table.features, train_table.labels
     if test_table is None:
@@ -297,8 +298,9 @@ def _commit(args, outputs, pipe, record, history):
         if args.plot_flow is not None:
             from ..plots import plot_flow
             write_figure(stage.path("--plot-flow"), plot_flow(history), args.plot_flow)
+        temporary = stage.path("--out")  # OutputError naming --out when it cannot be made
         try:
-            save_model(pipe, stage.path("--out"), record)
+            save_model(pipe, temporary, record)
         except OutputError as e:  # it names the staged file: say the reason for the one the user named
             reason = getattr(e.__cause__, "strerror", None) or str(e)
             raise OutputError(f"cannot write the model to {args.out}: {reason}") from None
