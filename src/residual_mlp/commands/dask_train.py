@@ -18,6 +18,7 @@ import warnings
 from ..errors import Diverged, InputError
 from ..train import History
 from . import options, signals
+from . import target as label_column
 
 UNAVAILABLE = (("checkpoint", "--checkpoint"), ("resume", "--resume"), ("plot_flow", "--plot-flow"),
                ("categorical", "--categorical"))
@@ -43,6 +44,7 @@ def run(args):
                                       what={"--out": "the model"})
     frame = dask_pipeline.read_frame(args.data, sep=args.sep, na_values=args.na_values, target=args.target)
     target = args.target if args.target is not None else str(frame.columns[-1])
+    label_column.check_not_listed(target, args.target is None, features=args.features, drop=args.drop)
     columns, roles = dask_pipeline.numeric_columns(frame, target, features=args.features, drop=args.drop)
     test_frame = None
     if args.test is not None:
@@ -88,6 +90,7 @@ def run(args):
           f"D={len(columns)} features, C={len(est.classes_)} classes, M={args.hidden}; columns:")
     for name, role, note in roles:
         print(f"  {role:<11}  {name!r}: {note}")
+    print(f"target    {label_column.describe(target, args.target is None)}")
     options_used = est.training_options()
     print(f"trained   {len(history)} epochs of {options_used['optimizer']} (full batch, on Dask: {workers} "
           f"workers) in {elapsed:.2f} s ({history.stop_reason})")

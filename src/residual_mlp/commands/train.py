@@ -21,7 +21,7 @@ from ..errors import Diverged, InputError, Interrupted, OutputError
 from ..estimator import RECIPES
 from ..optim import OPTIMIZERS
 from ..train import SCHEDULES, History
-from . import options, resume, signals
+from . import options, resume, signals, target
 from .evaluate import write_figure
 
 HELP = "train the network on a bundled data set or on your own table, and save the model"
@@ -135,6 +135,11 @@ def run(args):
                                       inputs=[("--data", args.data), ("--test", args.test)],
                                       what={"--out": "the model"})
     train_table, test_table = _read(args)
+    defaulted = args.data is not None and args.target is None  # the label column is the table's last column
+    target.check_not_listed(train_table.target, defaulted, features=args.features, drop=args.drop,
+                            categorical=args.categorical)
+    if args.data is not None and (line := target.warning(train_table, defaulted)) is not None:
+        print(line, file=sys.stderr)
     frame, y_text = train_table.features, train_table.labels
     if test_table is None:
         frame, test_frame, y_text, y_test = split(frame, y_text, args.test_size, args.seed, train_table)
@@ -169,6 +174,8 @@ def run(args):
     print(_data_line(args, train_table, frame, test_frame, pipe))
     for line in pipe[0].role_table():
         print(f"  {line}")
+    if args.data is not None:
+        print(f"target    {target.describe(train_table.target, defaulted)}")
     train_loss, train_acc = loss_and_accuracy(pipe, frame, y_text)
     test_loss, test_acc = loss_and_accuracy(pipe, test_frame, y_test, place=_test_place(args))
     options_used = est.training_options()
@@ -197,11 +204,8 @@ def split(frame, y_text, test_size, seed, table):
 
     N = len(y_text)
     classes, counts = np.unique(y_text, return_counts=True)
-    continuous = labels.looks_continuous(classes, N)
+    continuous = labels.looks_continuous(classes, N)  # warned of after reading (`target.warning`)
     where = f"the target {table.target!r}" if table.target else "the labels"
-    if continuous:
-        print(f"note      {where} has {len(classes)} distinct numbers in {N} rows: it looks like a measurement, "
-              f"not classes; name the label column with --target", file=sys.stderr)
     n_test = int(np.ceil(test_size * N))
     if counts.min() < 2:
         if continuous:
