@@ -301,3 +301,23 @@ def test_an_output_folder_removed_before_the_write_is_one_error_line(tmp_path, c
     assert err.endswith(f"error: cannot write {what} to {gone / name}: No such file or directory\n"), err
     assert err.count("error:") == 1 and "Traceback" not in err
 
+
+def test_lbfgs_that_stops_at_epochs_without_converging_says_so(tmp_path, capsys, table):
+    status, out, err = main(capsys, "train", "--data", table, "--optimizer", "lbfgs", "--epochs", "2",
+                            "--hidden", "4", "--quiet", "--out", tmp_path / "m.skops")
+    assert status == 0, err
+    assert err == ("warning   L-BFGS-B did not converge (largest gradient entry above --tol 0.0001) in 2 iterations "
+                   "(--epochs); increase --epochs\n"), err
+    assert "(max_epochs)" in out
+    # converged: no warning
+    status, _, err = main(capsys, "train", "--data", table, "--optimizer", "lbfgs", "--epochs", "2000",
+                          "--tol", "0.01", "--hidden", "4", "--quiet", "--out", tmp_path / "m.skops")
+    assert status == 0 and err == "", err
+
+
+def test_early_stopping_cut_short_by_epochs_says_so(tmp_path, capsys, table):
+    status, _, err = main(capsys, "train", "--data", table, "--validation-fraction", "0.2", "--epochs", "2",
+                          "--hidden", "4", "--quiet", "--out", tmp_path / "m.skops")
+    assert status == 0, err
+    assert err.startswith("warning   2 epochs (--epochs) ended training before the validation loss stopped "
+                          "improving by more than --tol 0.0001 for --patience 10 epochs; increase --epochs"), err

@@ -15,6 +15,8 @@ import sys
 import time
 import warnings
 
+from sklearn.exceptions import ConvergenceWarning
+
 from ..errors import Diverged, InputError
 from ..train import History
 from . import options, signals
@@ -31,7 +33,7 @@ def run(args):
 
     from .. import dask_pipeline
     from ..dask_training import prepass, select_rows
-    from .train import _check_outcome, _commit, _settings, _watch, classifier_params
+    from .train import _check_outcome, _commit, _settings, _watch, classifier_params, warning_lines
 
     if args.data is None:
         raise InputError("--dask needs --data: a Parquet or CSV file, a folder of Parquet files, or a pattern "
@@ -71,11 +73,14 @@ def run(args):
         except ValueError as e:  # the estimator's checks (InputError is one too)
             raise InputError(str(e).splitlines()[0]) from None
         elapsed = time.perf_counter() - started
-        for warning in caught:
-            print(f"note      {_note(str(warning.message), args)}", file=sys.stderr)
         est = pipe[-1]
         history = History(**est.history_)
         _check_outcome(history, args)
+        for warning in caught:
+            if not issubclass(warning.category, ConvergenceWarning):
+                print(f"note      {_note(str(warning.message), args)}", file=sys.stderr)
+        for line in warning_lines([w for w in caught if issubclass(w.category, ConvergenceWarning)], history):
+            print(line, file=sys.stderr)
         try:
             sums = dask.compute(dask_pipeline.loss_and_accuracy(pipe, X, y),
                                 dask_pipeline.loss_and_accuracy(pipe, X_test, y_test))

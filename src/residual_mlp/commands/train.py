@@ -9,6 +9,7 @@ existing output as it was, and with --checkpoint its last good state.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import warnings
@@ -156,9 +157,9 @@ def run(args):
     fit_params["callback"] = _watch(args, fit_params.get("callback"))
     started = time.perf_counter()
     try:
-        with signals.interrupts_as_stops(), warnings.catch_warnings():
+        with signals.interrupts_as_stops(), warnings.catch_warnings(record=True) as caught:
             # the command reports how training ended itself (below), in its own words
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("always", ConvergenceWarning)
             pipe.fit(frame, y_text, **{f"classifier__{k}": v for k, v in fit_params.items()})
     except Diverged as e:
         kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
@@ -170,6 +171,8 @@ def run(args):
     elapsed = time.perf_counter() - started
     history = History(**est.history_)
     _check_outcome(history, args)
+    for line in warning_lines(caught, history):
+        print(line, file=sys.stderr)
 
     print(_data_line(args, train_table, frame, test_frame, pipe))
     for line in pipe[0].role_table():
@@ -279,6 +282,24 @@ def _watch(args, callback):
             callback(state)
         return args.max_time is not None and time.monotonic() - started >= args.max_time
     return watch
+
+
+def warning_lines(caught, history):
+    """Lines "warning   ..." for the ConvergenceWarnings among the warnings `caught` during fit, in the
+    command's words (--epochs for max_iter); one that repeats `history.message` is left to the summary's
+    "note" line. Other warnings are shown as Python shows them, as if they had not been caught."""
+    lines = []
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+            continue
+        text = str(w.message).removeprefix("ResidualMLPClassifier: ")
+        if text == history.message and history.stop_reason not in ("max_epochs", "converged"):
+            continue
+        text = re.sub(r"\bmax_iter=(\d+) (\w+)", r"\1 \2 (--epochs)", text).replace("max_iter", "--epochs")
+        text = re.sub(r"\b(tol|patience)=", r"--\1 ", text)
+        lines.append(f"warning   {text}")
+    return lines
 
 
 def _check_outcome(history, args):
