@@ -4,6 +4,7 @@
 failed run leaves every existing output byte for byte; --max-time ends a run cleanly with status 0.
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -184,3 +185,139 @@ def test_decimal_commas_of_a_semicolon_file_are_numbers(tmp_path, capsys, table)
     eu, plain = load_model(tmp_path / "eu.skops"), load_model(tmp_path / "plain.skops")
     assert {role for _, role, _ in eu[0].roles_} == {"numeric"}
     np.testing.assert_array_equal(eu[-1].params_[0], plain[-1].params_[0])
+
+
+# Outputs that pass the checks before training but cannot be written at the end: one error line, status 2
+
+
+def remove_after_first_epoch(monkeypatch, folder):
+    """Make `train` remove `folder` once training has begun: an output folder gone mid-run."""
+    from residual_mlp.commands import train as train_command
+
+    real_watch = train_command._watch
+
+    def watch(args, callback):
+        inner = real_watch(args, callback)
+
+        def remove_then_watch(state):
+            if folder.exists():
+                shutil.rmtree(folder)
+            return inner(state)
+        return remove_then_watch
+
+    monkeypatch.setattr(train_command, "_watch", watch)
+
+
+def no_temporaries(folder):
+    return [p for p in os.listdir(folder) if p.endswith(".tmp")]
+
+
+def test_a_model_folder_removed_during_training_is_one_error_line(tmp_path, capsys, table, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    remove_after_first_epoch(monkeypatch, gone)
+    status, out, err = main(capsys, "train", "--data", table, "--epochs", "3", "--hidden", "4", "--quiet",
+                            "--out", gone / "m.skops")
+    assert status == EXIT_INPUT, err
+    assert err == f"error: cannot write the model to {gone / 'm.skops'}: No such file or directory\n"
+    assert "saved" not in out
+
+
+def test_a_plot_folder_removed_during_training_keeps_the_model(tmp_path, capsys, table, monkeypatch):
+    gone = tmp_path / "plots"
+    gone.mkdir()
+    out = existing(tmp_path)
+    remove_after_first_epoch(monkeypatch, gone)
+    for option in ("--plot", "--plot-flow"):
+        gone.mkdir(exist_ok=True)
+        status, _, err = main(capsys, "train", "--data", table, "--epochs", "3", "--hidden", "4", "--quiet",
+                              "--out", out, option, gone / "c.png")
+        assert status == EXIT_INPUT, err
+        assert err == f"error: cannot write the figure to {gone / 'c.png'}: No such file or directory\n"
+        assert out.read_bytes() == OLD
+        assert no_temporaries(tmp_path) == []
+
+
+def test_a_model_under_proc_is_one_error_line(tmp_path, capsys):
+    """/proc takes no new files, even from root (whom the check before training lets through)."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc here")
+    status, _, err = main(capsys, "train", "--dataset", "iris", "--epochs", "2", "--hidden", "4", "--quiet",
+                          "--out", "/proc/m.skops")
+    assert status == EXIT_INPUT, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "/proc/m.skops" in err, err
+    if os.geteuid() == 0:  # the check passes (the folder is writable to root): the write itself fails
+        assert err.startswith("error: cannot write the model to /proc/m.skops: "), err
+
+
+def test_a_rename_that_fails_at_the_end_keeps_every_output(tmp_path, capsys, table, monkeypatch):
+    """The model's rename over its target fails (a read-only file system): the plot renamed before it is
+    put back, and the message names the model, not a temporary file."""
+    from residual_mlp import atomic
+
+    out, plot = existing(tmp_path), existing(tmp_path, "curves.png")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if os.path.realpath(dst) == os.path.realpath(out):
+            raise OSError(30, "Read-only file system")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    status, _, err = main(capsys, "train", "--data", table, "--epochs", "2", "--hidden", "4", "--quiet",
+                          "--out", out, "--plot", plot)
+    monkeypatch.undo()
+    assert status == EXIT_INPUT, err
+    assert err == f"error: cannot write the model to {out}: Read-only file system\n"
+    assert out.read_bytes() == OLD and plot.read_bytes() == OLD
+    assert no_temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_an_output_folder_removed_before_the_write_is_one_error_line(tmp_path, capsys, table, monkeypatch,
+                                                                      command):
+    from residual_mlp import data
+
+    model = tmp_path / "m.skops"
+    assert main(capsys, "train", "--data", table, "--epochs", "2", "--hidden", "4", "--quiet", "--out", model)[0] == 0
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    real_read, real_iter = data.read_table, data.iter_table
+
+    def read_then_remove(*args, **kwargs):
+        shutil.rmtree(gone, ignore_errors=True)
+        return real_read(*args, **kwargs)
+
+    def iter_then_remove(*args, **kwargs):
+        shutil.rmtree(gone, ignore_errors=True)
+        yield from real_iter(*args, **kwargs)
+
+    monkeypatch.setattr(data, "read_table", read_then_remove)
+    monkeypatch.setattr(data, "iter_table", iter_then_remove)
+    option, what, name = {"evaluate": ("--plot", "the figure", "c.png"),
+                          "predict": ("--out", "the predictions", "p.csv")}[command]
+    status, _, err = main(capsys, command, "--model", model, "--data", table, option, gone / name)
+    assert status == EXIT_INPUT, err
+    assert err.endswith(f"error: cannot write {what} to {gone / name}: No such file or directory\n"), err
+    assert err.count("error:") == 1 and "Traceback" not in err
+
+
+def test_lbfgs_that_stops_at_epochs_without_converging_says_so(tmp_path, capsys, table):
+    status, out, err = main(capsys, "train", "--data", table, "--optimizer", "lbfgs", "--epochs", "2",
+                            "--hidden", "4", "--quiet", "--out", tmp_path / "m.skops")
+    assert status == 0, err
+    assert err == ("warning   L-BFGS-B did not converge (largest gradient entry above --tol 0.0001) in 2 iterations "
+                   "(--epochs); increase --epochs\n"), err
+    assert "(max_epochs)" in out
+    # converged: no warning
+    status, _, err = main(capsys, "train", "--data", table, "--optimizer", "lbfgs", "--epochs", "2000",
+                          "--tol", "0.01", "--hidden", "4", "--quiet", "--out", tmp_path / "m.skops")
+    assert status == 0 and err == "", err
+
+
+def test_early_stopping_cut_short_by_epochs_says_so(tmp_path, capsys, table):
+    status, _, err = main(capsys, "train", "--data", table, "--validation-fraction", "0.2", "--epochs", "2",
+                          "--hidden", "4", "--quiet", "--out", tmp_path / "m.skops")
+    assert status == 0, err
+    assert err.startswith("warning   2 epochs (--epochs) ended training before the validation loss stopped "
+                          "improving by more than --tol 0.0001 for --patience 10 epochs; increase --epochs"), err

@@ -67,3 +67,91 @@ def test_a_text_that_is_no_class_but_reads_as_a_number_finds_its_class():
     np.testing.assert_array_equal(class_index(exact, np.array(["1234", "01234"], dtype=object)), [1, 0])
     with pytest.raises(ValueError, match="ambiguous"):
         class_index(np.array(["5", "5.0", "x"], dtype=object), np.array(["05"], dtype=object))
+
+
+def test_boolean_classes_are_named_by_any_spelling_of_the_boolean():
+    """A CSV's True/False label column gives the classes "False" and "True": true/false in any case, yes/no
+    and 1/0 (as numbers or text) name them."""
+    classes = np.array(["False", "True"], dtype=object)
+    given = np.array(["true", "FALSE", "True", "yes", "no", "1", "0", "1.0", " false "], dtype=object)
+    assert class_index(classes, given).tolist() == [1, 0, 1, 1, 0, 1, 0, 1, 0]
+    assert class_index(classes, np.array([1.0, 0.0, 1.0])).tolist() == [1, 0, 1]
+    assert class_index(classes, np.array([1, 0])).tolist() == [1, 0]
+    assert class_index(classes, np.array([True, False])).tolist() == [1, 0]
+    assert as_classes(classes, np.array(["yes", "0"], dtype=object)).tolist() == ["True", "False"]
+    lower = np.array(["false", "true"], dtype=object)                  # written in lower case
+    assert class_index(lower, np.array(["True", "FALSE"], dtype=object)).tolist() == [1, 0]
+    with pytest.raises(ValueError, match=r"label 2\.0 is not among the classes \['False', 'True'\], which are "
+                                         r"booleans"):
+        class_index(classes, np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"y holds labels \['maybe'\] that are not among the classes"):
+        class_index(classes, np.array(["true", "maybe"], dtype=object))
+
+
+def test_bool_classes_take_text_labels():
+    classes = np.array([False, True])                                   # a Parquet or NumPy bool column
+    assert class_index(classes, np.array(["true", "False", "no", "1"], dtype=object)).tolist() == [1, 0, 0, 1]
+    assert class_index(classes, np.array([1, 0])).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="label 'maybe' is not among the classes"):
+        class_index(classes, np.array(["maybe"]))
+
+
+def test_other_text_classes_are_not_case_folded():
+    for classes, label in ((["No", "Yes"], "yes"), (["cat", "dog"], "Cat"), (["0", "1", "true"], "True")):
+        with pytest.raises(ValueError, match="not among the classes"):
+            class_index(np.array(classes, dtype=object), np.array([label], dtype=object))
+    # a spelling two classes share is ambiguous, and refused
+    with pytest.raises(ValueError, match=r"label 'TRUE' is ambiguous: the classes \['True', 'true'\]"):
+        class_index(np.array(["False", "True", "true"], dtype=object), np.array(["TRUE"], dtype=object))
+    # exact texts still name their own class
+    assert class_index(np.array(["False", "True", "true"], dtype=object),
+                       np.array(["true", "True"], dtype=object)).tolist() == [2, 1]
+
+
+def test_whole_numbers_and_their_float_spellings_name_the_same_class():
+    assert class_index(np.array([1, 2, 3]), np.array([1.0, 3.0])).tolist() == [0, 2]
+    assert class_index(np.array([1, 2, 3]), np.array(["1.0", "3"], dtype=object)).tolist() == [0, 2]
+    assert class_index(np.array([1.0, 2.0]), np.array([2, 1])).tolist() == [1, 0]
+    assert class_index(np.array(["1", "2"], dtype=object), np.array([2.0, 1.0])).tolist() == [1, 0]
+    assert class_index(np.array(["1", "2"], dtype=object), np.array(["2.0", "1"], dtype=object)).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="not among the classes"):
+        class_index(np.array([1, 2, 3]), np.array([1.5]))
+
+
+def test_score_matches_boolean_labels_as_the_command_line_does():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 3))
+    truth = X[:, 0] > 0
+    y_text = np.where(truth, "True", "False").astype(object)            # as a CSV file's labels
+    est = ResidualMLPClassifier(n_hidden=8, max_iter=5, random_state=0).fit(X, y_text)
+    expected = est.score(X, y_text)
+    assert est.score(X, np.where(truth, "true", "false").astype(object)) == expected
+    assert est.score(X, truth.astype(float)) == expected
+    assert est.score(X, truth) == expected
+
+
+def test_evaluate_takes_boolean_labels_in_any_spelling(tmp_path, capsys):
+    import pandas as pd
+
+    from residual_mlp import cli
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    frame["label"] = frame["a"] > 0                                     # written as True/False
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    model = tmp_path / "m.skops"
+    assert cli.main(["train", "--data", str(tmp_path / "train.csv"), "--epochs", "3", "--hidden", "4", "--quiet",
+                     "--out", str(model)]) == 0
+    capsys.readouterr()
+    reports = []
+    for spelling in ({True: "True", False: "False"}, {True: "true", False: "false"}, {True: 1, False: 0},
+                     {True: "yes", False: "no"}):
+        path = tmp_path / "eval.csv"
+        frame.assign(label=frame["label"].map(spelling)).to_csv(path, index=False)
+        assert cli.main(["evaluate", "--model", str(model), "--data", str(path)]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        reports.append(out[out.index("loss"):])
+    assert reports[1:] == reports[:1] * 3
+    frame.assign(label=frame["label"].map({True: "sure", False: "no"})).to_csv(path, index=False)
+    assert cli.main(["evaluate", "--model", str(model), "--data", str(path)]) == 2
+    assert "that are not among the classes ['False', 'True']" in capsys.readouterr().err

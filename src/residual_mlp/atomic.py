@@ -146,6 +146,7 @@ class Staged:
             raise ValueError(f"two outputs are the same file: {self.paths}")
         self._temporaries = {}  # target -> temporary path
         self.committed = False
+        self.failed = None  # the output (as given) whose temporary file or rename raised an OSError
 
     def _claim(self, path):
         target = _resolve(path)
@@ -155,7 +156,11 @@ class Staged:
             raise ValueError(f"{os.fspath(path)} is staged already")
         if self.committed:
             raise ValueError("the stage is committed already")
-        fd, tmp = _new_temporary(target)
+        try:
+            fd, tmp = _new_temporary(target)
+        except OSError:
+            self.failed = self.paths[self.targets.index(target)]
+            raise
         self._temporaries[target] = tmp
         return fd, tmp
 
@@ -182,12 +187,23 @@ class Staged:
 
         Raises ValueError, before renaming anything, when a declared output was never staged. All data
         are fsynced before the first rename. Should a rename fail, the targets renamed before it are put
-        back as they were (from hard links made beforehand, where the file system has them).
+        back as they were (from hard links made beforehand, where the file system has them). An OSError
+        (here or from `temporary`, `open`, `write`) leaves `failed` naming the output it concerns, as given.
         """
         missing = [p for p, target in zip(self.paths, self.targets) if target not in self._temporaries]
         if missing:
             raise ValueError(f"no content was staged for {', '.join(missing)}")
+        self._current = None
+        try:
+            self._commit()
+        except OSError:
+            if self._current is not None:
+                self.failed = self.paths[self.targets.index(self._current)]
+            raise
+
+    def _commit(self):
         for target in self.targets:
+            self._current = target
             tmp = self._temporaries[target]
             os.chmod(tmp, _permissions_for(target))
             fd = os.open(tmp, os.O_RDONLY)
@@ -198,10 +214,12 @@ class Staged:
         backups = {}  # target -> a hard link to its previous content, or None when it had none
         try:
             for target in self.targets:
+                self._current = target
                 backups[target] = self._backup(target)
             done = []
             try:
                 for target in self.targets:
+                    self._current = target
                     os.replace(self._temporaries[target], target)
                     done.append(target)
             except BaseException:
@@ -219,6 +237,7 @@ class Staged:
                 if backup:
                     with contextlib.suppress(OSError):
                         os.unlink(backup)
+        self._current = None
         for folder in dict.fromkeys(os.path.dirname(t) for t in self.targets):
             _fsync_folder(folder)
 

@@ -10,6 +10,11 @@ class always means that class.
 The other way round (numeric classes, from an NPZ or Parquet file, and labels read as text from a
 CSV file), a text stands for the number it reads as, exactly for integers: "10" and "10.0" are the
 class 10, and "100000000000000001" is not 100000000000000000.
+Boolean classes (a bool array, or the two texts true and false in any case, as a CSV file's True/False
+column gives them) are named by any label that denotes the same boolean: True/False in any case,
+yes/no in any case, and 1/0 as numbers (1.0, 0.0 too) or as text. Only these two classes are
+matched this way; other texts are never case-folded, and a label that could name two classes (the
+classes "True" and "true" and the label "TRUE") is an error.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ def class_index(classes, y):
         # class whose text reads as that number, by the rule above; a text that is a class matched exactly
         y = y.copy()
         for text in np.unique(y[unseen]).tolist():
+            _refuse_two_booleans(classes, text)
             try:
                 number = float(text)
             except (TypeError, ValueError):
@@ -40,8 +46,12 @@ def class_index(classes, y):
 
 
 def as_classes(classes, y):
-    """y (N,) in the type of `classes`: numbers mapped to text classes by the rule above, else as given."""
+    """y (N,) in the type of `classes`: numbers mapped to text classes and booleans to boolean classes by
+    the rules above, else as given."""
     classes, y = np.asarray(classes), np.asarray(y)
+    booleans = _boolean_classes(classes)
+    if booleans is not None and not (classes.dtype.kind == "b" and y.dtype.kind in "iufb"):
+        return _as_booleans(classes, booleans, y)
     if _is_text(classes) and y.dtype.kind in "iufb":
         return _numbers_to_texts(classes, y)
     if _is_text(classes) and y.dtype.kind == "O":
@@ -52,6 +62,82 @@ def as_classes(classes, y):
                                                                   isinstance(y.flat[0], str))):
         return _texts_to_numbers(classes, y)
     return y
+
+
+_TRUTH = {"true": True, "false": False, "yes": True, "no": False}
+
+
+def _truth(value):
+    """True or False when the label `value` denotes a boolean (see the module docstring), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUTH:
+            return _TRUTH[text]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return {1.0: True, 0.0: False}.get(number)
+
+
+def _boolean_classes(classes):
+    """{False: class, True: class} when `classes` are the two booleans (bool, or the texts true and false in
+    any case), else None."""
+    if len(classes) != 2:
+        return None
+    if classes.dtype.kind == "b" or all(isinstance(c, (bool, np.bool_)) for c in classes.tolist()):
+        return {bool(c): c for c in classes.tolist()}
+    if not _is_text(classes):
+        return None
+    found = {}
+    for text in classes.tolist():
+        folded = text.strip().lower()
+        if folded not in ("true", "false"):
+            return None
+        found[folded == "true"] = text
+    return found if len(found) == 2 else None
+
+
+def _as_booleans(classes, booleans, y):
+    """y (N,) as the boolean classes `booleans` ({False: class, True: class}) name them.
+
+    Bool classes: a label that denotes no boolean is a ValueError. Text classes: a text that is a class
+    stays itself, another text that denotes no boolean stays as given (it is no class), a number that is
+    not 0 or 1 is a ValueError.
+    """
+    text_classes = _is_text(classes)
+    exact = set(classes.tolist()) if text_classes else set()
+    mapped = {}
+    values = y.tolist() if y.ndim else [y.item()]
+    for value in values:
+        key = (type(value), value)
+        if key in mapped:
+            continue
+        truth = None if isinstance(value, str) and value in exact else _truth(value)
+        if truth is not None:
+            mapped[key] = booleans[truth]
+        elif text_classes and isinstance(value, str):
+            mapped[key] = value
+        else:
+            raise ValueError(f"label {value!r} is not among the classes {_first(classes)}, which are booleans "
+                             f"(true/false, yes/no or 1/0 name them)")
+    out = np.empty(len(values), dtype=classes.dtype if classes.dtype.kind == "b" else object)
+    out[:] = [mapped[(type(v), v)] for v in values]
+    return out.reshape(y.shape)
+
+
+def _refuse_two_booleans(classes, label):
+    """ValueError when the text `label`, true or false in some case, is no class but two or more classes spell
+    it in other cases ("TRUE" against the classes "True" and "true")."""
+    folded = label.strip().lower() if isinstance(label, str) else None
+    if folded not in ("true", "false"):
+        return
+    spellings = [c for c in classes.tolist() if isinstance(c, str) and c.strip().lower() == folded]
+    if len(spellings) > 1:
+        raise ValueError(f"label {label!r} is ambiguous: the classes {spellings} all spell {folded}; give the "
+                         f"label as one of them is written")
 
 
 def _texts_to_numbers(classes, y):

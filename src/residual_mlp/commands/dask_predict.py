@@ -26,7 +26,8 @@ def run(args):
     from ..dask_pipeline import _proba_part, read_frame
 
     outputs = options.planned_outputs(args, [("--out", args.out)],
-                                      inputs=[("--data", args.data), ("--model", args.model)])
+                                      inputs=[("--data", args.data), ("--model", args.model)],
+                                      what={"--out": "the predictions"})
     pipe = read_model_file(args.model).model
     classes = classifier_of(pipe).classes_
     frame = read_frame(args.data, sep=args.sep, na_values=args.na_values)

@@ -15,9 +15,12 @@ import sys
 import time
 import warnings
 
+from sklearn.exceptions import ConvergenceWarning
+
 from ..errors import Diverged, InputError
 from ..train import History
 from . import options, signals
+from . import target as label_column
 
 UNAVAILABLE = (("checkpoint", "--checkpoint"), ("resume", "--resume"), ("plot_flow", "--plot-flow"),
                ("categorical", "--categorical"))
@@ -30,7 +33,7 @@ def run(args):
 
     from .. import dask_pipeline
     from ..dask_training import prepass, select_rows
-    from .train import _check_outcome, _commit, _settings, _watch, classifier_params
+    from .train import _check_outcome, _commit, _settings, _watch, classifier_params, warning_lines
 
     if args.data is None:
         raise InputError("--dask needs --data: a Parquet or CSV file, a folder of Parquet files, or a pattern "
@@ -39,9 +42,11 @@ def run(args):
         if getattr(args, name):
             raise InputError(f"{option} is not available with --dask")
     outputs = options.planned_outputs(args, [("--out", args.out), ("--plot", args.plot)],
-                                      inputs=[("--data", args.data), ("--test", args.test)])
+                                      inputs=[("--data", args.data), ("--test", args.test)],
+                                      what={"--out": "the model"})
     frame = dask_pipeline.read_frame(args.data, sep=args.sep, na_values=args.na_values, target=args.target)
     target = args.target if args.target is not None else str(frame.columns[-1])
+    label_column.check_not_listed(target, args.target is None, features=args.features, drop=args.drop)
     columns, roles = dask_pipeline.numeric_columns(frame, target, features=args.features, drop=args.drop)
     test_frame = None
     if args.test is not None:
@@ -68,11 +73,14 @@ def run(args):
         except ValueError as e:  # the estimator's checks (InputError is one too)
             raise InputError(str(e).splitlines()[0]) from None
         elapsed = time.perf_counter() - started
-        for warning in caught:
-            print(f"note      {_note(str(warning.message), args)}", file=sys.stderr)
         est = pipe[-1]
         history = History(**est.history_)
         _check_outcome(history, args)
+        for warning in caught:
+            if not issubclass(warning.category, ConvergenceWarning):
+                print(f"note      {_note(str(warning.message), args)}", file=sys.stderr)
+        for line in warning_lines([w for w in caught if issubclass(w.category, ConvergenceWarning)], history):
+            print(line, file=sys.stderr)
         try:
             sums = dask.compute(dask_pipeline.loss_and_accuracy(pipe, X, y),
                                 dask_pipeline.loss_and_accuracy(pipe, X_test, y_test))
@@ -87,6 +95,7 @@ def run(args):
           f"D={len(columns)} features, C={len(est.classes_)} classes, M={args.hidden}; columns:")
     for name, role, note in roles:
         print(f"  {role:<11}  {name!r}: {note}")
+    print(f"target    {label_column.describe(target, args.target is None)}")
     options_used = est.training_options()
     print(f"trained   {len(history)} epochs of {options_used['optimizer']} (full batch, on Dask: {workers} "
           f"workers) in {elapsed:.2f} s ({history.stop_reason})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data, labels
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..saving import classifier_of, model_input
 from . import options
 
@@ -100,7 +100,7 @@ def write_figure(path, figure, shown_path):
     try:
         save_figure(figure, path, fmt=image_format(shown_path))
     except OSError as e:
-        raise InputError(f"cannot write the figure to {shown_path}: {e.strerror or e}") from None
+        raise OutputError(f"cannot write the figure to {shown_path}: {e.strerror or e}") from None
     print(f"plotted   {shown_path}")
 
 
@@ -178,4 +178,4 @@ def _plot(confusion, names, path, shown_path):
     try:
         save_figure(fig, path, fmt=image_format(shown_path))
     except OSError as e:
-        raise InputError(f"cannot write the figure to {shown_path}: {e.strerror or e}") from None
+        raise OutputError(f"cannot write the figure to {shown_path}: {e.strerror or e}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ..atomic import write_atomic
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..saving import load_model
 from . import options
 
@@ -46,7 +46,7 @@ def run(args):
     try:
         write_atomic(args.out, data)
     except OSError as e:
-        raise InputError(f"--out {args.out}: cannot write: {e.strerror or e}") from None
+        raise OutputError(f"cannot write the ONNX model to {args.out}: {e.strerror or e}") from None
     inputs = ", ".join(i.name for i in onnx_model.graph.input)
     opset = {entry.domain or "ai.onnx": entry.version for entry in onnx_model.opset_import}
     print(f"wrote {args.out} ({len(data)} bytes): inputs {inputs}; outputs label, probabilities; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from .. import figures
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..saving import classifier_of, read_model_file
 from . import options
 
@@ -33,7 +33,7 @@ def run(args):
     try:
         written = figures.write_figures(args.out, dims)
     except OSError as e:
-        raise InputError(f"cannot write the figures to {args.out}: {e.strerror or e}") from None
+        raise OutputError(f"cannot write the figures to {args.out}: {e.strerror or e}") from None
     D, M, C = dims
     print(f"drew      D={D}, M={M}, C={C}")
     for path in written:

@@ -7,7 +7,7 @@ import math
 import os
 
 from .. import atomic
-from ..errors import InputError
+from ..errors import InputError, OutputError
 
 
 def positive_int(text):
@@ -127,38 +127,65 @@ def add_table_options(group):
                             "None, #N/A, ?)")
 
 
+# What each output option writes, for "cannot write the figure to FILE: ..." (a command names its --out).
+OUTPUT_NAMES = {"--out": "the output", "--plot": "the figure", "--plot-flow": "the figure",
+                "--checkpoint": "the checkpoint"}
+
+
 class Outputs:
     """The files a run promises, checked before any work and written together at the end (see `staging`)."""
 
-    def __init__(self, paths):
+    def __init__(self, paths, what=None):
         self.paths = {option: path for option, path in paths if path is not None}
+        self.what = {**OUTPUT_NAMES, **(what or {})}
 
     @contextlib.contextmanager
     def staging(self, *order):
         """Yield a stage whose `path(option)` names the temporary file to write that output to; when the block
         ends cleanly the outputs are renamed into place in `order` (the model last), else none is
-        (`atomic.staged`)."""
-        with atomic.staged([self.paths[option] for option in order]) as stage:
-            yield _Stage(stage, self.paths)
+        (`atomic.staged`). A temporary file that cannot be made, or a rename that fails (a folder gone, a full
+        disk, a read-only file system), is an OutputError naming the output: "cannot write the model to FILE:
+        No such file or directory"."""
+        stage = atomic.Staged([self.paths[option] for option in order])
+        try:
+            yield _Stage(stage, self)
+            try:
+                stage.commit()
+            except OSError as e:
+                raise self.error(stage.failed, e) from None
+        finally:
+            stage.discard()
+
+    def error(self, path, e):
+        """The OutputError for the OSError `e` raised while writing the output `path` (None: not known)."""
+        option = next((o for o, p in self.paths.items() if p is not None and os.fspath(p) == path), None)
+        what = self.what.get(option, "the output")
+        reason = e.strerror or str(e) or type(e).__name__
+        return OutputError(f"cannot write {what} to {path}: {reason}" if path else f"cannot write {what}: {reason}")
 
 
 class _Stage:
-    def __init__(self, stage, paths):
-        self.stage, self.paths = stage, paths
+    def __init__(self, stage, outputs):
+        self.stage, self.outputs = stage, outputs
 
     def path(self, option):
-        return self.stage.temporary(self.paths[option])
+        path = self.outputs.paths[option]
+        try:
+            return self.stage.temporary(path)
+        except OSError as e:
+            raise self.outputs.error(os.fspath(path), e) from None
 
 
-def planned_outputs(args, outputs, inputs=()):
-    """Outputs for `outputs` [(option, path)], each checked now (before any work) by `check_output`."""
+def planned_outputs(args, outputs, inputs=(), what=None):
+    """Outputs for `outputs` [(option, path)], each checked now (before any work) by `check_output`; `what`
+    {option: "the model"} names what an option writes, in messages (see `OUTPUT_NAMES`)."""
     for option, path in outputs:
         if path is not None:
             check_output(option, path, inputs)
             if option.startswith("--plot"):
                 from ..plots import image_format
                 image_format(path)  # an extension matplotlib cannot write fails here, not after training
-    return Outputs(outputs)
+    return Outputs(outputs, what)
 
 
 def add_dask_options(group):

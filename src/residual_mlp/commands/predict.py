@@ -13,7 +13,7 @@ import os
 import sys
 
 from .. import data
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..saving import classifier_of, model_input, read_model_file
 from . import options
 
@@ -39,7 +39,8 @@ def run(args):
         from .dask_predict import run as run_on_dask
         return run_on_dask(args)
     outputs = options.planned_outputs(args, [("--out", args.out)],
-                                      inputs=[("--data", args.data), ("--model", args.model)])
+                                      inputs=[("--data", args.data), ("--model", args.model)],
+                                      what={"--out": "the predictions"})
     pipe = read_model_file(args.model).model
     classes = classifier_of(pipe).classes_
 
@@ -73,7 +74,7 @@ def write_predictions(out, classes, probabilities, args):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as e:
-        raise InputError(f"cannot write the predictions to {args.out or 'standard output'}: "
+        raise OutputError(f"cannot write the predictions to {args.out or 'standard output'}: "
                          f"{e.strerror or e}") from None
     return 0
 
@@ -85,8 +86,10 @@ def _output(outputs, path):
         yield sys.stdout
         sys.stdout.flush()
         return
-    try:
-        with outputs.staging("--out") as stage, open(stage.path("--out"), "w", encoding="utf-8", newline="") as f:
-            yield f
-    except OSError as e:  # staging or committing the file (the rows' own write errors are caught in `run`)
-        raise InputError(f"cannot write the predictions to {path}: {e.strerror or e}") from None
+    with outputs.staging("--out") as stage:  # OutputError when the file cannot be staged or renamed into place
+        temporary = stage.path("--out")
+        try:
+            with open(temporary, "w", encoding="utf-8", newline="") as f:
+                yield f
+        except OSError as e:  # opening or closing (flushing) it; the rows' own write errors are caught in `run`
+            raise OutputError(f"cannot write the predictions to {path}: {e.strerror or e}") from None

@@ -9,6 +9,7 @@ existing output as it was, and with --checkpoint its last good state.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import warnings
@@ -21,7 +22,7 @@ from ..errors import Diverged, InputError, Interrupted, OutputError
 from ..estimator import RECIPES
 from ..optim import OPTIMIZERS
 from ..train import SCHEDULES, History
-from . import options, resume, signals
+from . import options, resume, signals, target
 from .evaluate import write_figure
 
 HELP = "train the network on a bundled data set or on your own table, and save the model"
@@ -132,8 +133,14 @@ def run(args):
 
     outputs = options.planned_outputs(args, [("--out", args.out), ("--plot", args.plot),
                                              ("--plot-flow", args.plot_flow), ("--checkpoint", args.checkpoint)],
-                                      inputs=[("--data", args.data), ("--test", args.test)])
+                                      inputs=[("--data", args.data), ("--test", args.test)],
+                                      what={"--out": "the model"})
     train_table, test_table = _read(args)
+    defaulted = args.data is not None and args.target is None  # the label column is the table's last column
+    target.check_not_listed(train_table.target, defaulted, features=args.features, drop=args.drop,
+                            categorical=args.categorical)
+    if args.data is not None and (line := target.warning(train_table, defaulted)) is not None:
+        print(line, file=sys.stderr)
     frame, y_text = train_table.features, train_table.labels
     if test_table is None:
         frame, test_frame, y_text, y_test = split(frame, y_text, args.test_size, args.seed, train_table)
@@ -150,9 +157,9 @@ def run(args):
     fit_params["callback"] = _watch(args, fit_params.get("callback"))
     started = time.perf_counter()
     try:
-        with signals.interrupts_as_stops(), warnings.catch_warnings():
+        with signals.interrupts_as_stops(), warnings.catch_warnings(record=True) as caught:
             # the command reports how training ended itself (below), in its own words
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("always", ConvergenceWarning)
             pipe.fit(frame, y_text, **{f"classifier__{k}": v for k, v in fit_params.items()})
     except Diverged as e:
         kept = f"; the checkpoint {args.checkpoint} holds the last good state" if args.checkpoint else ""
@@ -164,10 +171,14 @@ def run(args):
     elapsed = time.perf_counter() - started
     history = History(**est.history_)
     _check_outcome(history, args)
+    for line in warning_lines(caught, history):
+        print(line, file=sys.stderr)
 
     print(_data_line(args, train_table, frame, test_frame, pipe))
     for line in pipe[0].role_table():
         print(f"  {line}")
+    if args.data is not None:
+        print(f"target    {target.describe(train_table.target, defaulted)}")
     train_loss, train_acc = loss_and_accuracy(pipe, frame, y_text)
     test_loss, test_acc = loss_and_accuracy(pipe, test_frame, y_test, place=_test_place(args))
     options_used = est.training_options()
@@ -196,11 +207,8 @@ def split(frame, y_text, test_size, seed, table):
 
     N = len(y_text)
     classes, counts = np.unique(y_text, return_counts=True)
-    continuous = labels.looks_continuous(classes, N)
+    continuous = labels.looks_continuous(classes, N)  # warned of after reading (`target.warning`)
     where = f"the target {table.target!r}" if table.target else "the labels"
-    if continuous:
-        print(f"note      {where} has {len(classes)} distinct numbers in {N} rows: it looks like a measurement, "
-              f"not classes; name the label column with --target", file=sys.stderr)
     n_test = int(np.ceil(test_size * N))
     if counts.min() < 2:
         if continuous:
@@ -276,6 +284,24 @@ def _watch(args, callback):
     return watch
 
 
+def warning_lines(caught, history):
+    """Lines "warning   ..." for the ConvergenceWarnings among the warnings `caught` during fit, in the
+    command's words (--epochs for max_iter); one that repeats `history.message` is left to the summary's
+    "note" line. Other warnings are shown as Python shows them, as if they had not been caught."""
+    lines = []
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+            continue
+        text = str(w.message).removeprefix("ResidualMLPClassifier: ")
+        if text == history.message and history.stop_reason not in ("max_epochs", "converged"):
+            continue
+        text = re.sub(r"\bmax_iter=(\d+) (\w+)", r"\1 \2 (--epochs)", text).replace("max_iter", "--epochs")
+        text = re.sub(r"\b(tol|patience)=", r"--\1 ", text)
+        lines.append(f"warning   {text}")
+    return lines
+
+
 def _check_outcome(history, args):
     """Interrupted when a signal stopped training: nothing is then written."""
     if history.stop_reason == "interrupted":
@@ -297,8 +323,9 @@ def _commit(args, outputs, pipe, record, history):
         if args.plot_flow is not None:
             from ..plots import plot_flow
             write_figure(stage.path("--plot-flow"), plot_flow(history), args.plot_flow)
+        temporary = stage.path("--out")  # OutputError naming --out when it cannot be made
         try:
-            save_model(pipe, stage.path("--out"), record)
+            save_model(pipe, temporary, record)
         except OutputError as e:  # it names the staged file: say the reason for the one the user named
             reason = getattr(e.__cause__, "strerror", None) or str(e)
             raise OutputError(f"cannot write the model to {args.out}: {reason}") from None
