@@ -11,7 +11,6 @@ import os
 import sys
 import warnings
 
-from .columns import IdentifierWarning
 from .errors import EXIT_DIVERGED, EXIT_INPUT, EXIT_SIGINT, Diverged, InputError, Interrupted
 
 COMMANDS = ("train", "predict", "evaluate", "info", "export", "gradcheck", "figures", "explain")
@@ -42,6 +41,8 @@ def main(argv=None):
             parser.print_help()
             return 0
         args = parser.parse_args(argv)
+        from .columns import IdentifierWarning  # here, not at the top: `--help` stays light
+
         with warnings.catch_warnings():
             # the role table the command prints names each column left out as an identifier, and why
             warnings.simplefilter("ignore", IdentifierWarning)
