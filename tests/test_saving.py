@@ -51,6 +51,8 @@ def test_per_epoch_curves_cost_bytes_per_number_not_a_node_each(tmp_path):
         sizes[epochs] = os.path.getsize(path)
         loaded[epochs] = read_model_file(path), est
     grown = sizes[4000] - sizes[40]
+    with zipfile.ZipFile(tmp_path / "m40.skops") as zf:  # members are deflated
+        assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in zf.infolist())
     assert grown < 100 * 3960, (sizes, grown)  # 7 curves of 8 bytes a number: under 100 bytes an epoch
     model_file, est = loaded[4000]
     again = model_file.model
