@@ -180,38 +180,48 @@ def test_a_boolean_missing_only_at_predict_time_is_the_share_of_true_not_false()
     np.testing.assert_array_equal(encoder.transform(new), [[1, 0.25], [2, 1]])  # no indicator: none in fit
 
 
-# Row numbers: consecutive integers or an identifier's name; a sorted feature with gaps is kept
+# Row numbers: rising from 0 or 1 within 0..1.5 N, or under an identifier's name; years and a sorted feature kept
 
 
-def test_consecutive_integers_and_rising_identifier_names_are_row_numbers_a_sorted_feature_is_not():
+def test_rising_counts_from_1_and_rising_identifier_names_are_row_numbers_years_and_a_sorted_feature_are_not():
     n = 60
     rng = np.random.default_rng(3)
     sorted_feature = np.sort(rng.choice(np.arange(10_000), size=n, replace=False))  # rises, with gaps
+    split = np.sort(rng.choice(np.arange(2, 91), size=n - 1, replace=False))        # 1..90 after a 2/3 split
     frame = pd.DataFrame({
-        "counter": np.arange(5, 5 + n),          # consecutive: an exported RangeIndex, whatever its name
-        "id": sorted_feature + 7,                # gaps, but named like an identifier
+        "counter": np.concatenate([[1], split]),  # row numbers 1..N kept by a split: gaps, whatever its name
+        "n": np.arange(n),                        # an exported RangeIndex, whatever its name
+        "year": np.arange(1800, 1800 + n),        # consecutive, but years of a table sorted by year
+        "id": sorted_feature + 7,                 # gaps, but named like an identifier
         "PassengerId": sorted_feature + 9,
         "order_id": sorted_feature + 11,
-        "balance": sorted_feature,               # gaps and an ordinary name: a feature the table is sorted by
+        "balance": sorted_feature,                # gaps and an ordinary name: a feature the table is sorted by
         "noise": rng.normal(size=n),
     })
     with pytest.warns(IdentifierWarning) as caught:
         encoder = TableEncoder().fit(frame)
-    assert roles(encoder) == {"counter": "dropped", "id": "dropped", "PassengerId": "dropped",
-                              "order_id": "dropped", "balance": "numeric", "noise": "numeric"}
-    assert notes(encoder)["counter"] == "identifier: row numbers (consecutive integers 5..64 down the rows)"
-    assert notes(encoder)["balance"] == "standardized; rises down the rows, but kept: it has gaps and an ordinary name"
+    assert roles(encoder) == {"counter": "dropped", "n": "dropped", "year": "numeric", "id": "dropped",
+                              "PassengerId": "dropped", "order_id": "dropped", "balance": "numeric",
+                              "noise": "numeric"}
+    last = frame["counter"].iloc[-1]
+    assert notes(encoder)["counter"] == f"identifier: row numbers (integers rising from 1 to {last} down 60 rows)"
+    assert notes(encoder)["n"] == "identifier: row numbers (integers rising from 0 to 59 down 60 rows)"
+    kept = "standardized; rises down the rows, but kept: an ordinary name, and it does not count the rows from 0 or 1"
+    assert notes(encoder)["balance"] == notes(encoder)["year"] == kept
     assert notes(encoder)["noise"] == "standardized"
     # one warning, a UserWarning, naming each dropped column with the role table's reason
     assert len(caught) == 1 and issubclass(caught[0].category, UserWarning)
     message = str(caught[0].message)
-    assert message.startswith("TableEncoder left out 4 identifier-like column(s): 'counter' (identifier: row "
-                              "numbers (consecutive integers 5..64 down the rows)); 'id' (identifier: row numbers")
-    assert "'balance'" not in message
+    assert message.startswith(f"TableEncoder left out 5 identifier-like column(s): 'counter' (identifier: row "
+                              f"numbers (integers rising from 1 to {last} down 60 rows)); 'n' (identifier: row")
+    assert "'balance'" not in message and "'year'" not in message
     # the role table shows the same reasons
     table = "\n".join(encoder.role_table())
-    assert "dropped      'counter': identifier: row numbers (consecutive integers 5..64 down the rows)" in table
-    assert "numeric      'balance': standardized; rises down the rows, but kept" in table
+    assert f"dropped      'counter': identifier: row numbers (integers rising from 1 to {last} down 60 rows)" in table
+    assert "numeric      'year', 'balance': standardized; rises down the rows, but kept" in table
+    # beyond 1.5 N (here 1..91 in 60 rows) a count from 1 is kept as a feature
+    wide = frame[["noise"]].assign(counter=np.concatenate([[1], split[:-1], [91]]))
+    assert roles(TableEncoder().fit(wide))["counter"] == "numeric"
 
 
 def test_no_identifier_warning_when_nothing_is_dropped_as_one():

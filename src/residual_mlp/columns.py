@@ -16,7 +16,8 @@
                  month/day/year for every value): numeric parts (year, month, day, day of week, and
                  hour and minute where any value has a time of day), then treated as numeric
     dropped      identifier-like columns (an unnamed first column, `rownames`, `__index_level_0__`,
-                 row numbers: an integer column of consecutive values down the rows, or one that rises
+                 row numbers: an integer column that rises down the rows from 0 or 1 and stays within
+                 0..1.5 N for N rows (also the training part of a split, with gaps), or one that rises
                  down the rows under an identifier's name such as `id` or `row_id`; near-unique text),
                  columns with no value at all, and those the user left out (`features`, `drop`)
 
@@ -71,6 +72,8 @@ _NUMBER_LOOK = re.compile(r"^[+-]?\d[\d.,' \u00a0\u202f]*$")
 _UNIQUE_SHARE = 0.9
 _UNIQUE_MIN_VALUES = 50
 _TIME_PARTS = ("hour", "minute")
+# A rising integer column from 0 or 1 is row numbers while its last value is at most 1.5 times the rows seen.
+_ROW_SPAN = 1.5
 
 
 class IdentifierWarning(UserWarning):
@@ -314,12 +317,13 @@ def _infer(column, name, position, options):
     if kind in "iuf":
         guess = ""
         if not asked and kind in "iu" and _rises(column):
-            if _consecutive(column):
-                return "dropped", (f"identifier: row numbers (consecutive integers {column.iloc[0]}.."
-                                   f"{column.iloc[-1]} down the rows)"), None
+            first, last = column.iloc[0], column.iloc[-1]
+            if _counts_rows(column):
+                return "dropped", (f"identifier: row numbers (integers rising from {first} to {last} down "
+                                   f"{n} rows)"), None
             if _id_name(name):
                 return "dropped", "identifier: row numbers (rises down the rows, named like an identifier)", None
-            guess = "; rises down the rows, but kept: it has gaps and an ordinary name"
+            guess = "; rises down the rows, but kept: an ordinary name, and it does not count the rows from 0 or 1"
         return "numeric", _numeric_note(options, missing) + guess, None
     texts = values.astype(str).str.strip()
     if texts.str.lower().isin(list(_BOOLEAN_TEXT)).all():
@@ -365,10 +369,12 @@ def _rises(column):
     return bool(np.all(np.diff(column.to_numpy()) > 0))
 
 
-def _consecutive(column):
-    """Whether a rising integer column is start, start + 1, ..., start + N - 1: an exported RangeIndex or R's
-    row names (a sorted feature has gaps)."""
-    return bool(np.all(np.diff(column.to_numpy()) == 1))
+def _counts_rows(column):
+    """Whether a rising integer column counts the rows: it starts at 0 or 1 and stays within 0..1.5 N, as an
+    exported RangeIndex or R's row names do, also on the training part of a split (which keeps 50-100% of
+    the rows, so there with gaps). Years (1800, ...) or a sorted feature of a wider range are no row numbers."""
+    values = column.to_numpy()
+    return bool(values[0] in (0, 1) and values[-1] <= _ROW_SPAN * len(values))
 
 
 def _id_name(name):
