@@ -263,30 +263,71 @@ def test_text_numbers_with_thousands_separators_become_numbers():
         "point": ["44,361.63", "1,234,567.5", "-12.25", "950", None],     # an English spreadsheet's
         "comma": ["44.361,63", "1.234.567,5", "-12,25", "950", "7"],      # a German one's
         "space": ["44 361,63", "1 234 567,5", "-12,25", "950", "7"],      # a French one's
-        "guess": ["1,234", "5,678", "12", "9,000", "7"],                  # no decimals: "," taken as thousands
+        "guess": ["1,234", "5,678", "12", "9,000", "12"],                 # nothing proves "," is no decimal mark
         "text": ["1,234", "5.678", "12", "5.678", "7"],                   # "," and "." both: not numbers
     })
     encoder = TableEncoder(standardize=False).fit(frame)
-    assert roles(encoder) == {"point": "numeric", "comma": "numeric", "space": "numeric", "guess": "numeric",
-                              "text": "categorical"}
-    assert encoder.number_formats_ == {"point": [",", "."], "comma": [".", ","], "space": [" ", ","],
-                                       "guess": [",", "."]}
+    assert roles(encoder) == {"point": "numeric", "comma": "numeric", "space": "numeric",
+                              "guess": "categorical", "text": "categorical"}
+    assert encoder.number_formats_ == {"point": [",", "."], "comma": [".", ","], "space": [" ", ","]}
     assert notes(encoder)["point"] == ("as is; 1 missing imputed (median), plus a 0/1 missing-indicator column; "
                                        "text numbers with ',' as thousands separator and '.' as decimal mark, "
                                        "read as numbers")
-    assert "no value proves ',' is no decimal mark" in notes(encoder)["guess"]
     out = encoder.transform(frame)
     median = np.median([44361.63, 1234567.5, -12.25, 950])
-    # point, comma, space, guess, then point's missing indicator, then text one-hot
+    # point, comma, space, then point's missing indicator, then guess and text one-hot
     np.testing.assert_allclose(out[:, 0], [44361.63, 1234567.5, -12.25, 950, median])
     np.testing.assert_allclose(out[:, 1], [44361.63, 1234567.5, -12.25, 950, 7])
     np.testing.assert_allclose(out[:, 2], [44361.63, 1234567.5, -12.25, 950, 7])
-    np.testing.assert_array_equal(out[:, 3], [1234, 5678, 12, 9000, 7])
-    np.testing.assert_array_equal(out[:, 4], [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(out[:, 3], [0, 0, 0, 0, 1])
     # a cell in another style at predict time is an error naming it, not a number read wrongly
     bad = frame.copy()
     bad.loc[3, "comma"] = "12.5"
     with pytest.raises(InputError, match=r"column 'comma', row 4: '12.5' is not a number"):
+        encoder.transform(bad)
+
+
+def test_text_decimals_are_decimals_unless_the_values_prove_a_thousands_separator():
+    rng = np.random.default_rng(5)
+    decimals = ["1.500", "2.250", "3.125", "0.750", "12.000"]
+    frame = pd.DataFrame({
+        "w": rng.choice(decimals, 100),                                  # "." and no ",": decimal numbers
+        "grouped": rng.choice(["1.234.567", "12.000", "950"], 100),      # "1.234.567" proves "." groups
+        "german": rng.choice(["57.689,59", "12.000", "0,75"], 100),      # "57.689,59" proves it too
+        "english": rng.choice(["44,361.63", "12,000", "0.75"], 100),
+    })
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert roles(encoder) == dict.fromkeys(frame, "numeric")
+    assert notes(encoder)["w"] == "as is; text numbers"
+    assert encoder.number_formats_ == {"grouped": [".", ","], "german": [".", ","], "english": [",", "."]}
+    out = encoder.transform(frame)
+    np.testing.assert_array_equal(out[:, 0], frame["w"].astype(float))
+    np.testing.assert_array_equal(out[:, 1], frame["grouped"].map({"1.234.567": 1234567, "12.000": 12000, "950": 950}))
+    np.testing.assert_array_equal(out[:, 2], frame["german"].map({"57.689,59": 57689.59, "12.000": 12000,
+                                                                  "0,75": 0.75}))
+    np.testing.assert_array_equal(out[:, 3], frame["english"].map({"44,361.63": 44361.63, "12,000": 12000,
+                                                                   "0.75": 0.75}))
+    # "0.750" is no grouping (a leading group "0"): even beside a proof it is a decimal number, or no number
+    mixed = TableEncoder().fit(pd.DataFrame({"w": ["1.234.567", "0.750", "0.750"], "x": [1.0, 2.0, 3.0]}))
+    assert roles(mixed)["w"] == "categorical"
+
+
+def test_text_that_is_plain_numbers_is_numeric_codes_with_leading_zeros_are_not(tmp_path):
+    rng = np.random.default_rng(6)
+    n = 80
+    pd.DataFrame({"x": rng.normal(size=n), "y": rng.integers(0, 2, n)}).to_csv(tmp_path / "t.csv", index=False)
+    frame = pd.read_csv(tmp_path / "t.csv", dtype=str)                  # a distinct float text on every row
+    frame["e"] = rng.choice(["1e3", "3E-2", " 7 ", "-2.5"], n)
+    frame["zip"] = rng.choice(["01234", "00501", "12345"], n)            # codes, not quantities
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert roles(encoder) == {"x": "numeric", "y": "numeric", "e": "numeric", "zip": "categorical"}
+    assert notes(encoder)["x"] == "as is; text numbers"
+    out = encoder.transform(frame)
+    np.testing.assert_allclose(out[:, 0], frame["x"].astype(float))
+    np.testing.assert_array_equal(out[:, 2], frame["e"].str.strip().astype(float))
+    bad = frame.copy()
+    bad.loc[3, "x"] = "abc"
+    with pytest.raises(InputError, match=r"^column 'x', row 4: 'abc' is not a number"):
         encoder.transform(bad)
 
 

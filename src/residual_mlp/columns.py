@@ -2,7 +2,9 @@
 
 `TableEncoder` looks at each column of a table once, at `fit`, and gives it a role:
 
-    numeric      numbers (also text numbers with a thousands separator, "44,361.63" or "44.361,63"):
+    numeric      numbers (also text numbers such as "0.750" or "1e3", and text numbers with a thousands
+                 separator the values prove, "44,361.63", "44.361,63" or "1.234.567"; text with a leading
+                 zero, "01234", is a code and follows the rules for text):
                  missing values imputed with the median (plus a 0/1 missing-indicator column where any
                  were missing), then standardized (StandardScaler: a constant column, or one constant
                  but for rounding noise, gets scale 1)
@@ -74,6 +76,8 @@ _UNIQUE_MIN_VALUES = 50
 _TIME_PARTS = ("hour", "minute")
 # A rising integer column from 0 or 1 is row numbers while its last value is at most 1.5 times the rows seen.
 _ROW_SPAN = 1.5
+# A text number with a leading zero ("01234", a zip code) is a code, not a quantity: the text rules decide.
+_CODE_LOOK = re.compile(r"^[+-]?0\d")
 
 
 class IdentifierWarning(UserWarning):
@@ -333,6 +337,8 @@ def _infer(column, name, position, options):
     fmt, how = _text_date_format(texts)
     if fmt:
         return "date", f"year, month, day, ... as numbers ({how})", fmt
+    if not texts.str.match(_CODE_LOOK).any() and pd.to_numeric(texts, errors="coerce").notna().all():
+        return "numeric", f"{_numeric_note(options, missing)}; text numbers", None
     style, how = _number_style(texts)
     if style:
         return "numeric", f"{_numeric_note(options, missing)}; {how}", style
@@ -403,29 +409,38 @@ def _format_words(fmt):
 
 
 def _number_pattern(thousands, decimal):
+    """A text number with groups of three digits after a first group of 1-3 digits that is no "0" ("0.750"
+    is no grouping), or without groups; then the decimal mark and digits, if any."""
     t, p = re.escape(thousands), re.escape(decimal)
-    return re.compile(rf"^[+-]?(\d{{1,3}}({t}\d{{3}})+|\d+)({p}\d+)?$")
+    return re.compile(rf"^[+-]?([1-9]\d{{0,2}}({t}\d{{3}})+|\d+)({p}\d+)?$")
 
 
 def _number_style(texts):
     """((thousands separator, decimal mark), note) when every text is a number in one style of
-    _NUMBER_STYLES and some use its thousands separator ("44,361.63", "44.361,63"), else (None, None).
-    Two styles that read every text ("1,234" and "5.678") are too ambiguous: (None, None)."""
+    _NUMBER_STYLES and the values prove its thousands separator, else (None, None). Proof: a value with the
+    separator twice ("1.234.567") or followed by the decimal mark ("44,361.63", "44.361,63"); a space or an
+    apostrophe, never a decimal mark, proves itself. A lone "12.000" or "1,234" proves nothing: it may as
+    well be a decimal number."""
     if not texts.str.match(_NUMBER_LOOK).all():
         return None, None
     unique = pd.Series(texts.unique(), dtype=object)
     fits = [(t, p) for t, p in _NUMBER_STYLES
-            if unique.str.contains(t, regex=False).any() and unique.str.match(_number_pattern(t, p)).all()]
+            if unique.map(lambda v, t=t, p=p: _proves(v, t, p)).any()
+            and unique.str.match(_number_pattern(t, p)).all()]
     if len(fits) != 1:
         return None, None
     t, p = fits[0]
     named = {" ": "a space", "\u00a0": "a space", "\u202f": "a space"}.get(t, repr(t))
-    how = f"text numbers with {named} as thousands separator and {p!r} as decimal mark, read as numbers"
-    # proof: a value with the separator twice, or with the separator and the decimal mark
-    proved = unique.map(lambda v: v.count(t) > 1 or p in v).any()
-    if not proved:
-        how += f" (no value proves {t!r} is no decimal mark; every one has groups of three digits)"
-    return (t, p), how
+    return (t, p), f"text numbers with {named} as thousands separator and {p!r} as decimal mark, read as numbers"
+
+
+def _proves(value, thousands, decimal):
+    """Whether one text number proves `thousands` is its thousands separator (see _number_style)."""
+    if thousands not in value:
+        return False
+    if thousands not in ".,":
+        return True
+    return value.count(thousands) > 1 or decimal in value[value.index(thousands):]
 
 
 def _numbers(column, name, style=None):
