@@ -258,6 +258,26 @@ def test_text_dates_in_one_explicit_format_read_as_dates():
     np.testing.assert_array_equal(out[:3, 12:16], [[2020, 1, 2, 3], [2020, 3, 4, 2], [2021, 5, 6, 3]])
 
 
+@pytest.mark.parametrize("fitted, bad, expected", [
+    (["13.01.2012", "15.06.2012", "31.12.2013", "03.02.2014"], "01/01/2012", r"day.month.year \(%d.%m.%Y\)"),
+    (["13.01.2012", "15.06.2012", "31.12.2013", "03.02.2014"], "garbage", r"day.month.year \(%d.%m.%Y\)"),
+    (["2012-01-13", "2012-06-15", "2013-12-31", "2014-02-03"], "garbage", r"a date such as 2012-01-31 \(ISO"),
+    (pd.to_datetime(["2012-01-13", "2012-06-15", "2013-12-31", "2014-02-03"]), "13/01/2012",
+     r"a date such as 2012-01-31 \(ISO"),
+])
+def test_a_value_that_is_no_date_in_the_fitted_format_is_an_error_naming_it(fitted, bad, expected):
+    frame = pd.DataFrame({"when": fitted, "x": [1.0, 2.0, 3.0, 4.0]})
+    encoder = TableEncoder().fit(frame)
+    assert roles(encoder)["when"] == "date"
+    new = frame.astype({"when": object})
+    new.loc[3, "when"] = bad
+    new.loc[0, "when"] = None                             # a missing date is imputed, as at fit
+    with pytest.raises(InputError, match=rf"^column 'when', row 4: '{bad}' is not a date in the column's format, "
+                                         rf"{expected}"):
+        encoder.transform(new)
+    assert np.isfinite(encoder.transform(new.iloc[:3])).all()
+
+
 def test_text_numbers_with_thousands_separators_become_numbers():
     frame = pd.DataFrame({
         "point": ["44,361.63", "1,234,567.5", "-12.25", "950", None],     # an English spreadsheet's

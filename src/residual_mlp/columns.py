@@ -134,8 +134,9 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
     InputError (a ValueError)
         A column named in `features`, `drop` or `categorical` that the table lacks (with the closest
         names), a table left with no feature column, a numeric column with an infinite value or
-        (in `transform`) a text cell, or values too large to standardize in float64 (a mean or
-        spread beyond its range); in `transform`, a missing column.
+        (in `transform`) a text cell, a date column's value that is no date in its format, or values too
+        large to standardize in float64 (a mean or spread beyond its range); in `transform`, a missing
+        column.
     """
 
     def __init__(self, features=None, drop=None, categorical=None, max_categories=30, dtype="float64",
@@ -249,7 +250,7 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
                 continue
             column = frame[name]
             if role == "date":
-                dates = _as_dates(column, getattr(self, "date_formats_", {}).get(name))
+                dates = _checked_dates(column, name, getattr(self, "date_formats_", {}).get(name))
                 for part in self.date_columns_[name]:
                     out[f"{name}_{part}"] = _date_part(dates, part)
             elif role == "boolean":
@@ -455,8 +456,8 @@ def _numbers(column, name, style=None):
     bad = (values.isna() & column.notna()) | np.isinf(values)
     if bad.any():
         position = int(np.argmax(bad.to_numpy()))
-        label, cell = column.index[position], column.iloc[position]
-        row = f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
+        cell = column.iloc[position]
+        row = _row(column, position)
         what = f"an infinite value ({cell})" if np.isinf(values.iloc[position]) else \
             f"{str(cell)!r} is not a number (the column holds numbers in training)"
         raise InputError(f"column {name!r}, {row}: {what}")
@@ -504,10 +505,8 @@ def _as_booleans(column, name=None):
     bad = values.isna() & present
     if bad.any():
         position = int(np.argmax(bad.to_numpy()))
-        label = column.index[position]
-        row = f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
-        raise InputError(f"column {name!r}, {row}: {str(column.iloc[position])!r} is neither true nor false (the "
-                         f"column holds booleans in training)")
+        raise InputError(f"column {name!r}, {_row(column, position)}: {str(column.iloc[position])!r} is neither "
+                         f"true nor false (the column holds booleans in training)")
     return values
 
 
@@ -519,6 +518,25 @@ def _as_dates(column, fmt=None):
     if fmt is not None:
         text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
     return pd.to_datetime(text, errors="coerce", format=fmt or "ISO8601")
+
+
+def _checked_dates(column, name, fmt=None):
+    """_as_dates, with an InputError naming the column, row and value of a cell that is there but no date in
+    the column's format (as a text number is in _numbers), never a silently missing date."""
+    dates = _as_dates(column, fmt)
+    bad = dates.isna() & column.notna()
+    if bad.any():
+        position = int(np.argmax(bad.to_numpy()))
+        expected = f"{_format_words(fmt)} ({fmt})" if fmt else "a date such as 2012-01-31 (ISO, year-month-day)"
+        raise InputError(f"column {name!r}, {_row(column, position)}: {str(column.iloc[position])!r} is not a "
+                         f"date in the column's format, {expected}")
+    return dates
+
+
+def _row(column, position):
+    """The row of a cell as a message names it: "row 4" for the 4th row of a default index, else its label."""
+    label = column.index[position]
+    return f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
 
 
 def _date_parts(dates):
