@@ -5,11 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_iris
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from residual_mlp import make_pipeline
 from residual_mlp.columns import IdentifierWarning, TableEncoder
 from residual_mlp.errors import InputError
 
@@ -385,3 +387,14 @@ def test_an_array_after_a_dataframe_warns_as_scikit_learn_does():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(on_array.transform(frame.to_numpy()), out)
+
+
+def test_a_dataframe_after_an_array_warns_as_scikit_learn_does_and_is_read_by_position():
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    pipe = make_pipeline(max_iter=5, random_state=0).fit(X.to_numpy(), y)
+    with pytest.warns(UserWarning, match="X has feature names, but TableEncoder was fitted without feature names"):
+        proba = pipe.predict_proba(X[:5])
+    np.testing.assert_array_equal(proba, pipe.predict_proba(X[:5].to_numpy()))
+    with pytest.raises(InputError, match=r"^the table has 3 columns, but TableEncoder was fitted on an array of 4 "
+                                         r"columns, read by position$"):
+        pipe.predict(X.iloc[:5, :3])

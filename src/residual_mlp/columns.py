@@ -126,8 +126,9 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
     -----
     IdentifierWarning (a UserWarning)
         At `fit`, naming each column dropped as an identifier and the reason (as `role_table` does).
-        `transform` of an array by an encoder fitted on a DataFrame warns as scikit-learn does ("X does
-        not have valid feature names"): its columns are then taken by position.
+        `transform` of an array by an encoder fitted on a DataFrame, or of a DataFrame by one fitted on an
+        array, warns as scikit-learn does ("X does not have valid feature names", "X has feature names,
+        but ... was fitted without feature names"): its columns are then taken by position.
 
     Raises
     ------
@@ -218,6 +219,13 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
             X = check_array(X, dtype=None, ensure_all_finite="allow-nan")  # 2-D, not sparse, not empty
             # scikit-learn's own check: the warning when fitted with names, the error on another width
             validate_data(self, X, reset=False, skip_check_array=True)
+        elif not hasattr(self, "feature_names_in_"):  # fitted on an array: a table's columns by position
+            if X.shape[1] != self.n_features_in_:
+                raise InputError(f"the table has {X.shape[1]} columns, but {type(self).__name__} was fitted on an "
+                                 f"array of {self.n_features_in_} columns, read by position")
+            # scikit-learn's own check and warning ("X has feature names, but ... was fitted without")
+            validate_data(self, X, reset=False, skip_check_array=True)
+            X = X.set_axis([f"x{j}" for j in range(X.shape[1])], axis=1)
         frame = as_frame(X, getattr(self, "feature_names_in_", None))  # an array: by position
         columns = [str(c) for c in frame.columns]
         for name in self.input_columns_:
