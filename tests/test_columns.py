@@ -398,3 +398,12 @@ def test_a_dataframe_after_an_array_warns_as_scikit_learn_does_and_is_read_by_po
     with pytest.raises(InputError, match=r"^the table has 3 columns, but TableEncoder was fitted on an array of 4 "
                                          r"columns, read by position$"):
         pipe.predict(X.iloc[:5, :3])
+
+
+def test_the_identifier_warning_names_the_line_that_fits():
+    frame = pd.DataFrame({"row_id": np.arange(1, 11), "x": np.linspace(0, 1, 10)})
+    y = np.arange(10) % 2
+    for fit in (lambda: TableEncoder().fit(frame), lambda: make_pipeline(max_iter=2, random_state=0).fit(frame, y)):
+        with pytest.warns(IdentifierWarning) as caught:
+            fit()
+        assert [w.filename for w in caught if w.category is IdentifierWarning] == [__file__]

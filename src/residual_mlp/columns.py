@@ -31,11 +31,15 @@ A column dropped as an identifier also raises an `IdentifierWarning` (a UserWarn
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import sys
 import warnings
 
+import joblib
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -176,7 +180,7 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
         if identifiers:
             warnings.warn(f"{type(self).__name__} left out {len(identifiers)} identifier-like column(s): "
                           f"{'; '.join(identifiers)}; name a column in features=[...] to keep it",
-                          IdentifierWarning, stacklevel=3)
+                          IdentifierWarning, stacklevel=_caller_level())
         self.input_columns_ = [name for name, role, _ in self.roles_ if role != "dropped"]
         if not self.input_columns_:
             raise InputError("no column is left to learn from: " + "; ".join(
@@ -275,6 +279,18 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
         tags.input_tags.categorical = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _caller_level():
+    """The `stacklevel` of a warning raised by the caller of this function that names the user's line: the
+    first frame outside this package, scikit-learn and joblib (a Pipeline calls its steps through joblib's
+    Memory; the callback wrappers), however deep."""
+    inside = tuple(os.path.dirname(module.__file__) + os.sep
+                   for module in (sklearn, joblib, sys.modules[__package__]))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def as_frame(X, names=None):
