@@ -5,11 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_iris
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from residual_mlp import make_pipeline
 from residual_mlp.columns import IdentifierWarning, TableEncoder
 from residual_mlp.errors import InputError
 
@@ -180,38 +182,48 @@ def test_a_boolean_missing_only_at_predict_time_is_the_share_of_true_not_false()
     np.testing.assert_array_equal(encoder.transform(new), [[1, 0.25], [2, 1]])  # no indicator: none in fit
 
 
-# Row numbers: consecutive integers or an identifier's name; a sorted feature with gaps is kept
+# Row numbers: rising from 0 or 1 within 0..1.5 N, or under an identifier's name; years and a sorted feature kept
 
 
-def test_consecutive_integers_and_rising_identifier_names_are_row_numbers_a_sorted_feature_is_not():
+def test_rising_counts_from_1_and_rising_identifier_names_are_row_numbers_years_and_a_sorted_feature_are_not():
     n = 60
     rng = np.random.default_rng(3)
     sorted_feature = np.sort(rng.choice(np.arange(10_000), size=n, replace=False))  # rises, with gaps
+    split = np.sort(rng.choice(np.arange(2, 91), size=n - 1, replace=False))        # 1..90 after a 2/3 split
     frame = pd.DataFrame({
-        "counter": np.arange(5, 5 + n),          # consecutive: an exported RangeIndex, whatever its name
-        "id": sorted_feature + 7,                # gaps, but named like an identifier
+        "counter": np.concatenate([[1], split]),  # row numbers 1..N kept by a split: gaps, whatever its name
+        "n": np.arange(n),                        # an exported RangeIndex, whatever its name
+        "year": np.arange(1800, 1800 + n),        # consecutive, but years of a table sorted by year
+        "id": sorted_feature + 7,                 # gaps, but named like an identifier
         "PassengerId": sorted_feature + 9,
         "order_id": sorted_feature + 11,
-        "balance": sorted_feature,               # gaps and an ordinary name: a feature the table is sorted by
+        "balance": sorted_feature,                # gaps and an ordinary name: a feature the table is sorted by
         "noise": rng.normal(size=n),
     })
     with pytest.warns(IdentifierWarning) as caught:
         encoder = TableEncoder().fit(frame)
-    assert roles(encoder) == {"counter": "dropped", "id": "dropped", "PassengerId": "dropped",
-                              "order_id": "dropped", "balance": "numeric", "noise": "numeric"}
-    assert notes(encoder)["counter"] == "identifier: row numbers (consecutive integers 5..64 down the rows)"
-    assert notes(encoder)["balance"] == "standardized; rises down the rows, but kept: it has gaps and an ordinary name"
+    assert roles(encoder) == {"counter": "dropped", "n": "dropped", "year": "numeric", "id": "dropped",
+                              "PassengerId": "dropped", "order_id": "dropped", "balance": "numeric",
+                              "noise": "numeric"}
+    last = frame["counter"].iloc[-1]
+    assert notes(encoder)["counter"] == f"identifier: row numbers (integers rising from 1 to {last} down 60 rows)"
+    assert notes(encoder)["n"] == "identifier: row numbers (integers rising from 0 to 59 down 60 rows)"
+    kept = "standardized; rises down the rows, but kept: an ordinary name, and it does not count the rows from 0 or 1"
+    assert notes(encoder)["balance"] == notes(encoder)["year"] == kept
     assert notes(encoder)["noise"] == "standardized"
     # one warning, a UserWarning, naming each dropped column with the role table's reason
     assert len(caught) == 1 and issubclass(caught[0].category, UserWarning)
     message = str(caught[0].message)
-    assert message.startswith("TableEncoder left out 4 identifier-like column(s): 'counter' (identifier: row "
-                              "numbers (consecutive integers 5..64 down the rows)); 'id' (identifier: row numbers")
-    assert "'balance'" not in message
+    assert message.startswith(f"TableEncoder left out 5 identifier-like column(s): 'counter' (identifier: row "
+                              f"numbers (integers rising from 1 to {last} down 60 rows)); 'n' (identifier: row")
+    assert "'balance'" not in message and "'year'" not in message
     # the role table shows the same reasons
     table = "\n".join(encoder.role_table())
-    assert "dropped      'counter': identifier: row numbers (consecutive integers 5..64 down the rows)" in table
-    assert "numeric      'balance': standardized; rises down the rows, but kept" in table
+    assert f"dropped      'counter': identifier: row numbers (integers rising from 1 to {last} down 60 rows)" in table
+    assert "numeric      'year', 'balance': standardized; rises down the rows, but kept" in table
+    # beyond 1.5 N (here 1..91 in 60 rows) a count from 1 is kept as a feature
+    wide = frame[["noise"]].assign(counter=np.concatenate([[1], split[:-1], [91]]))
+    assert roles(TableEncoder().fit(wide))["counter"] == "numeric"
 
 
 def test_no_identifier_warning_when_nothing_is_dropped_as_one():
@@ -248,35 +260,96 @@ def test_text_dates_in_one_explicit_format_read_as_dates():
     np.testing.assert_array_equal(out[:3, 12:16], [[2020, 1, 2, 3], [2020, 3, 4, 2], [2021, 5, 6, 3]])
 
 
+@pytest.mark.parametrize("fitted, bad, expected", [
+    (["13.01.2012", "15.06.2012", "31.12.2013", "03.02.2014"], "01/01/2012", r"day.month.year \(%d.%m.%Y\)"),
+    (["13.01.2012", "15.06.2012", "31.12.2013", "03.02.2014"], "garbage", r"day.month.year \(%d.%m.%Y\)"),
+    (["2012-01-13", "2012-06-15", "2013-12-31", "2014-02-03"], "garbage", r"a date such as 2012-01-31 \(ISO"),
+    (pd.to_datetime(["2012-01-13", "2012-06-15", "2013-12-31", "2014-02-03"]), "13/01/2012",
+     r"a date such as 2012-01-31 \(ISO"),
+])
+def test_a_value_that_is_no_date_in_the_fitted_format_is_an_error_naming_it(fitted, bad, expected):
+    frame = pd.DataFrame({"when": fitted, "x": [1.0, 2.0, 3.0, 4.0]})
+    encoder = TableEncoder().fit(frame)
+    assert roles(encoder)["when"] == "date"
+    new = frame.astype({"when": object})
+    new.loc[3, "when"] = bad
+    new.loc[0, "when"] = None                             # a missing date is imputed, as at fit
+    with pytest.raises(InputError, match=rf"^column 'when', row 4: '{bad}' is not a date in the column's format, "
+                                         rf"{expected}"):
+        encoder.transform(new)
+    assert np.isfinite(encoder.transform(new.iloc[:3])).all()
+
+
 def test_text_numbers_with_thousands_separators_become_numbers():
     frame = pd.DataFrame({
         "point": ["44,361.63", "1,234,567.5", "-12.25", "950", None],     # an English spreadsheet's
         "comma": ["44.361,63", "1.234.567,5", "-12,25", "950", "7"],      # a German one's
         "space": ["44 361,63", "1 234 567,5", "-12,25", "950", "7"],      # a French one's
-        "guess": ["1,234", "5,678", "12", "9,000", "7"],                  # no decimals: "," taken as thousands
+        "guess": ["1,234", "5,678", "12", "9,000", "12"],                 # nothing proves "," is no decimal mark
         "text": ["1,234", "5.678", "12", "5.678", "7"],                   # "," and "." both: not numbers
     })
     encoder = TableEncoder(standardize=False).fit(frame)
-    assert roles(encoder) == {"point": "numeric", "comma": "numeric", "space": "numeric", "guess": "numeric",
-                              "text": "categorical"}
-    assert encoder.number_formats_ == {"point": [",", "."], "comma": [".", ","], "space": [" ", ","],
-                                       "guess": [",", "."]}
+    assert roles(encoder) == {"point": "numeric", "comma": "numeric", "space": "numeric",
+                              "guess": "categorical", "text": "categorical"}
+    assert encoder.number_formats_ == {"point": [",", "."], "comma": [".", ","], "space": [" ", ","]}
     assert notes(encoder)["point"] == ("as is; 1 missing imputed (median), plus a 0/1 missing-indicator column; "
                                        "text numbers with ',' as thousands separator and '.' as decimal mark, "
                                        "read as numbers")
-    assert "no value proves ',' is no decimal mark" in notes(encoder)["guess"]
     out = encoder.transform(frame)
     median = np.median([44361.63, 1234567.5, -12.25, 950])
-    # point, comma, space, guess, then point's missing indicator, then text one-hot
+    # point, comma, space, then point's missing indicator, then guess and text one-hot
     np.testing.assert_allclose(out[:, 0], [44361.63, 1234567.5, -12.25, 950, median])
     np.testing.assert_allclose(out[:, 1], [44361.63, 1234567.5, -12.25, 950, 7])
     np.testing.assert_allclose(out[:, 2], [44361.63, 1234567.5, -12.25, 950, 7])
-    np.testing.assert_array_equal(out[:, 3], [1234, 5678, 12, 9000, 7])
-    np.testing.assert_array_equal(out[:, 4], [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(out[:, 3], [0, 0, 0, 0, 1])
     # a cell in another style at predict time is an error naming it, not a number read wrongly
     bad = frame.copy()
     bad.loc[3, "comma"] = "12.5"
     with pytest.raises(InputError, match=r"column 'comma', row 4: '12.5' is not a number"):
+        encoder.transform(bad)
+
+
+def test_text_decimals_are_decimals_unless_the_values_prove_a_thousands_separator():
+    rng = np.random.default_rng(5)
+    decimals = ["1.500", "2.250", "3.125", "0.750", "12.000"]
+    frame = pd.DataFrame({
+        "w": rng.choice(decimals, 100),                                  # "." and no ",": decimal numbers
+        "grouped": rng.choice(["1.234.567", "12.000", "950"], 100),      # "1.234.567" proves "." groups
+        "german": rng.choice(["57.689,59", "12.000", "0,75"], 100),      # "57.689,59" proves it too
+        "english": rng.choice(["44,361.63", "12,000", "0.75"], 100),
+    })
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert roles(encoder) == dict.fromkeys(frame, "numeric")
+    assert notes(encoder)["w"] == "as is; text numbers"
+    assert encoder.number_formats_ == {"grouped": [".", ","], "german": [".", ","], "english": [",", "."]}
+    out = encoder.transform(frame)
+    np.testing.assert_array_equal(out[:, 0], frame["w"].astype(float))
+    np.testing.assert_array_equal(out[:, 1], frame["grouped"].map({"1.234.567": 1234567, "12.000": 12000, "950": 950}))
+    np.testing.assert_array_equal(out[:, 2], frame["german"].map({"57.689,59": 57689.59, "12.000": 12000,
+                                                                  "0,75": 0.75}))
+    np.testing.assert_array_equal(out[:, 3], frame["english"].map({"44,361.63": 44361.63, "12,000": 12000,
+                                                                   "0.75": 0.75}))
+    # "0.750" is no grouping (a leading group "0"): even beside a proof it is a decimal number, or no number
+    mixed = TableEncoder().fit(pd.DataFrame({"w": ["1.234.567", "0.750", "0.750"], "x": [1.0, 2.0, 3.0]}))
+    assert roles(mixed)["w"] == "categorical"
+
+
+def test_text_that_is_plain_numbers_is_numeric_codes_with_leading_zeros_are_not(tmp_path):
+    rng = np.random.default_rng(6)
+    n = 80
+    pd.DataFrame({"x": rng.normal(size=n), "y": rng.integers(0, 2, n)}).to_csv(tmp_path / "t.csv", index=False)
+    frame = pd.read_csv(tmp_path / "t.csv", dtype=str)                  # a distinct float text on every row
+    frame["e"] = rng.choice(["1e3", "3E-2", " 7 ", "-2.5"], n)
+    frame["zip"] = rng.choice(["01234", "00501", "12345"], n)            # codes, not quantities
+    encoder = TableEncoder(standardize=False).fit(frame)
+    assert roles(encoder) == {"x": "numeric", "y": "numeric", "e": "numeric", "zip": "categorical"}
+    assert notes(encoder)["x"] == "as is; text numbers"
+    out = encoder.transform(frame)
+    np.testing.assert_allclose(out[:, 0], frame["x"].astype(float))
+    np.testing.assert_array_equal(out[:, 2], frame["e"].str.strip().astype(float))
+    bad = frame.copy()
+    bad.loc[3, "x"] = "abc"
+    with pytest.raises(InputError, match=r"^column 'x', row 4: 'abc' is not a number"):
         encoder.transform(bad)
 
 
@@ -314,3 +387,23 @@ def test_an_array_after_a_dataframe_warns_as_scikit_learn_does():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(on_array.transform(frame.to_numpy()), out)
+
+
+def test_a_dataframe_after_an_array_warns_as_scikit_learn_does_and_is_read_by_position():
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    pipe = make_pipeline(max_iter=5, random_state=0).fit(X.to_numpy(), y)
+    with pytest.warns(UserWarning, match="X has feature names, but TableEncoder was fitted without feature names"):
+        proba = pipe.predict_proba(X[:5])
+    np.testing.assert_array_equal(proba, pipe.predict_proba(X[:5].to_numpy()))
+    with pytest.raises(InputError, match=r"^the table has 3 columns, but TableEncoder was fitted on an array of 4 "
+                                         r"columns, read by position$"):
+        pipe.predict(X.iloc[:5, :3])
+
+
+def test_the_identifier_warning_names_the_line_that_fits():
+    frame = pd.DataFrame({"row_id": np.arange(1, 11), "x": np.linspace(0, 1, 10)})
+    y = np.arange(10) % 2
+    for fit in (lambda: TableEncoder().fit(frame), lambda: make_pipeline(max_iter=2, random_state=0).fit(frame, y)):
+        with pytest.warns(IdentifierWarning) as caught:
+            fit()
+        assert [w.filename for w in caught if w.category is IdentifierWarning] == [__file__]

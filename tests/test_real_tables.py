@@ -42,9 +42,9 @@ def roles_by_hand(frame):
             dropped.append(name)
         elif column.dtype == bool:
             boolean.append(name)
-        elif column.dtype.kind in "iu" and (np.diff(column) > 0).all() and ((np.diff(column) == 1).all() or
-                                                                        identifier_name(name)):
-            dropped.append(name)  # rises down the rows, consecutive or under an id's name: row numbers
+        elif column.dtype.kind in "iu" and (np.diff(column) > 0).all() and (
+                (column.iloc[0] in (0, 1) and column.iloc[-1] <= 1.5 * n) or identifier_name(name)):
+            dropped.append(name)  # rises down the rows, from 0 or 1 within 1.5 N or under an id's name: row numbers
         elif column.dtype.kind in "iuf":
             numeric.append(name)
         elif values.astype(str).str.lower().isin(["true", "false"]).all():

@@ -2,7 +2,9 @@
 
 `TableEncoder` looks at each column of a table once, at `fit`, and gives it a role:
 
-    numeric      numbers (also text numbers with a thousands separator, "44,361.63" or "44.361,63"):
+    numeric      numbers (also text numbers such as "0.750" or "1e3", and text numbers with a thousands
+                 separator the values prove, "44,361.63", "44.361,63" or "1.234.567"; text with a leading
+                 zero, "01234", is a code and follows the rules for text):
                  missing values imputed with the median (plus a 0/1 missing-indicator column where any
                  were missing), then standardized (StandardScaler: a constant column, or one constant
                  but for rounding noise, gets scale 1)
@@ -16,7 +18,8 @@
                  month/day/year for every value): numeric parts (year, month, day, day of week, and
                  hour and minute where any value has a time of day), then treated as numeric
     dropped      identifier-like columns (an unnamed first column, `rownames`, `__index_level_0__`,
-                 row numbers: an integer column of consecutive values down the rows, or one that rises
+                 row numbers: an integer column that rises down the rows from 0 or 1 and stays within
+                 0..1.5 N for N rows (also the training part of a split, with gaps), or one that rises
                  down the rows under an identifier's name such as `id` or `row_id`; near-unique text),
                  columns with no value at all, and those the user left out (`features`, `drop`)
 
@@ -28,11 +31,15 @@ A column dropped as an identifier also raises an `IdentifierWarning` (a UserWarn
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import sys
 import warnings
 
+import joblib
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -71,6 +78,10 @@ _NUMBER_LOOK = re.compile(r"^[+-]?\d[\d.,' \u00a0\u202f]*$")
 _UNIQUE_SHARE = 0.9
 _UNIQUE_MIN_VALUES = 50
 _TIME_PARTS = ("hour", "minute")
+# A rising integer column from 0 or 1 is row numbers while its last value is at most 1.5 times the rows seen.
+_ROW_SPAN = 1.5
+# A text number with a leading zero ("01234", a zip code) is a code, not a quantity: the text rules decide.
+_CODE_LOOK = re.compile(r"^[+-]?0\d")
 
 
 class IdentifierWarning(UserWarning):
@@ -119,16 +130,18 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
     -----
     IdentifierWarning (a UserWarning)
         At `fit`, naming each column dropped as an identifier and the reason (as `role_table` does).
-        `transform` of an array by an encoder fitted on a DataFrame warns as scikit-learn does ("X does
-        not have valid feature names"): its columns are then taken by position.
+        `transform` of an array by an encoder fitted on a DataFrame, or of a DataFrame by one fitted on an
+        array, warns as scikit-learn does ("X does not have valid feature names", "X has feature names,
+        but ... was fitted without feature names"): its columns are then taken by position.
 
     Raises
     ------
     InputError (a ValueError)
         A column named in `features`, `drop` or `categorical` that the table lacks (with the closest
         names), a table left with no feature column, a numeric column with an infinite value or
-        (in `transform`) a text cell, or values too large to standardize in float64 (a mean or
-        spread beyond its range); in `transform`, a missing column.
+        (in `transform`) a text cell, a date column's value that is no date in its format, or values too
+        large to standardize in float64 (a mean or spread beyond its range); in `transform`, a missing
+        column.
     """
 
     def __init__(self, features=None, drop=None, categorical=None, max_categories=30, dtype="float64",
@@ -167,7 +180,7 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
         if identifiers:
             warnings.warn(f"{type(self).__name__} left out {len(identifiers)} identifier-like column(s): "
                           f"{'; '.join(identifiers)}; name a column in features=[...] to keep it",
-                          IdentifierWarning, stacklevel=3)
+                          IdentifierWarning, stacklevel=_caller_level())
         self.input_columns_ = [name for name, role, _ in self.roles_ if role != "dropped"]
         if not self.input_columns_:
             raise InputError("no column is left to learn from: " + "; ".join(
@@ -210,6 +223,13 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
             X = check_array(X, dtype=None, ensure_all_finite="allow-nan")  # 2-D, not sparse, not empty
             # scikit-learn's own check: the warning when fitted with names, the error on another width
             validate_data(self, X, reset=False, skip_check_array=True)
+        elif not hasattr(self, "feature_names_in_"):  # fitted on an array: a table's columns by position
+            if X.shape[1] != self.n_features_in_:
+                raise InputError(f"the table has {X.shape[1]} columns, but {type(self).__name__} was fitted on an "
+                                 f"array of {self.n_features_in_} columns, read by position")
+            # scikit-learn's own check and warning ("X has feature names, but ... was fitted without")
+            validate_data(self, X, reset=False, skip_check_array=True)
+            X = X.set_axis([f"x{j}" for j in range(X.shape[1])], axis=1)
         frame = as_frame(X, getattr(self, "feature_names_in_", None))  # an array: by position
         columns = [str(c) for c in frame.columns]
         for name in self.input_columns_:
@@ -242,7 +262,7 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
                 continue
             column = frame[name]
             if role == "date":
-                dates = _as_dates(column, getattr(self, "date_formats_", {}).get(name))
+                dates = _checked_dates(column, name, getattr(self, "date_formats_", {}).get(name))
                 for part in self.date_columns_[name]:
                     out[f"{name}_{part}"] = _date_part(dates, part)
             elif role == "boolean":
@@ -259,6 +279,18 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
         tags.input_tags.categorical = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _caller_level():
+    """The `stacklevel` of a warning raised by the caller of this function that names the user's line: the
+    first frame outside this package, scikit-learn and joblib (a Pipeline calls its steps through joblib's
+    Memory; the callback wrappers), however deep."""
+    inside = tuple(os.path.dirname(module.__file__) + os.sep
+                   for module in (sklearn, joblib, sys.modules[__package__]))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def as_frame(X, names=None):
@@ -314,12 +346,13 @@ def _infer(column, name, position, options):
     if kind in "iuf":
         guess = ""
         if not asked and kind in "iu" and _rises(column):
-            if _consecutive(column):
-                return "dropped", (f"identifier: row numbers (consecutive integers {column.iloc[0]}.."
-                                   f"{column.iloc[-1]} down the rows)"), None
+            first, last = column.iloc[0], column.iloc[-1]
+            if _counts_rows(column):
+                return "dropped", (f"identifier: row numbers (integers rising from {first} to {last} down "
+                                   f"{n} rows)"), None
             if _id_name(name):
                 return "dropped", "identifier: row numbers (rises down the rows, named like an identifier)", None
-            guess = "; rises down the rows, but kept: it has gaps and an ordinary name"
+            guess = "; rises down the rows, but kept: an ordinary name, and it does not count the rows from 0 or 1"
         return "numeric", _numeric_note(options, missing) + guess, None
     texts = values.astype(str).str.strip()
     if texts.str.lower().isin(list(_BOOLEAN_TEXT)).all():
@@ -329,6 +362,8 @@ def _infer(column, name, position, options):
     fmt, how = _text_date_format(texts)
     if fmt:
         return "date", f"year, month, day, ... as numbers ({how})", fmt
+    if not texts.str.match(_CODE_LOOK).any() and pd.to_numeric(texts, errors="coerce").notna().all():
+        return "numeric", f"{_numeric_note(options, missing)}; text numbers", None
     style, how = _number_style(texts)
     if style:
         return "numeric", f"{_numeric_note(options, missing)}; {how}", style
@@ -365,10 +400,12 @@ def _rises(column):
     return bool(np.all(np.diff(column.to_numpy()) > 0))
 
 
-def _consecutive(column):
-    """Whether a rising integer column is start, start + 1, ..., start + N - 1: an exported RangeIndex or R's
-    row names (a sorted feature has gaps)."""
-    return bool(np.all(np.diff(column.to_numpy()) == 1))
+def _counts_rows(column):
+    """Whether a rising integer column counts the rows: it starts at 0 or 1 and stays within 0..1.5 N, as an
+    exported RangeIndex or R's row names do, also on the training part of a split (which keeps 50-100% of
+    the rows, so there with gaps). Years (1800, ...) or a sorted feature of a wider range are no row numbers."""
+    values = column.to_numpy()
+    return bool(values[0] in (0, 1) and values[-1] <= _ROW_SPAN * len(values))
 
 
 def _id_name(name):
@@ -397,29 +434,38 @@ def _format_words(fmt):
 
 
 def _number_pattern(thousands, decimal):
+    """A text number with groups of three digits after a first group of 1-3 digits that is no "0" ("0.750"
+    is no grouping), or without groups; then the decimal mark and digits, if any."""
     t, p = re.escape(thousands), re.escape(decimal)
-    return re.compile(rf"^[+-]?(\d{{1,3}}({t}\d{{3}})+|\d+)({p}\d+)?$")
+    return re.compile(rf"^[+-]?([1-9]\d{{0,2}}({t}\d{{3}})+|\d+)({p}\d+)?$")
 
 
 def _number_style(texts):
     """((thousands separator, decimal mark), note) when every text is a number in one style of
-    _NUMBER_STYLES and some use its thousands separator ("44,361.63", "44.361,63"), else (None, None).
-    Two styles that read every text ("1,234" and "5.678") are too ambiguous: (None, None)."""
+    _NUMBER_STYLES and the values prove its thousands separator, else (None, None). Proof: a value with the
+    separator twice ("1.234.567") or followed by the decimal mark ("44,361.63", "44.361,63"); a space or an
+    apostrophe, never a decimal mark, proves itself. A lone "12.000" or "1,234" proves nothing: it may as
+    well be a decimal number."""
     if not texts.str.match(_NUMBER_LOOK).all():
         return None, None
     unique = pd.Series(texts.unique(), dtype=object)
     fits = [(t, p) for t, p in _NUMBER_STYLES
-            if unique.str.contains(t, regex=False).any() and unique.str.match(_number_pattern(t, p)).all()]
+            if unique.map(lambda v, t=t, p=p: _proves(v, t, p)).any()
+            and unique.str.match(_number_pattern(t, p)).all()]
     if len(fits) != 1:
         return None, None
     t, p = fits[0]
     named = {" ": "a space", "\u00a0": "a space", "\u202f": "a space"}.get(t, repr(t))
-    how = f"text numbers with {named} as thousands separator and {p!r} as decimal mark, read as numbers"
-    # proof: a value with the separator twice, or with the separator and the decimal mark
-    proved = unique.map(lambda v: v.count(t) > 1 or p in v).any()
-    if not proved:
-        how += f" (no value proves {t!r} is no decimal mark; every one has groups of three digits)"
-    return (t, p), how
+    return (t, p), f"text numbers with {named} as thousands separator and {p!r} as decimal mark, read as numbers"
+
+
+def _proves(value, thousands, decimal):
+    """Whether one text number proves `thousands` is its thousands separator (see _number_style)."""
+    if thousands not in value:
+        return False
+    if thousands not in ".,":
+        return True
+    return value.count(thousands) > 1 or decimal in value[value.index(thousands):]
 
 
 def _numbers(column, name, style=None):
@@ -434,8 +480,8 @@ def _numbers(column, name, style=None):
     bad = (values.isna() & column.notna()) | np.isinf(values)
     if bad.any():
         position = int(np.argmax(bad.to_numpy()))
-        label, cell = column.index[position], column.iloc[position]
-        row = f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
+        cell = column.iloc[position]
+        row = _row(column, position)
         what = f"an infinite value ({cell})" if np.isinf(values.iloc[position]) else \
             f"{str(cell)!r} is not a number (the column holds numbers in training)"
         raise InputError(f"column {name!r}, {row}: {what}")
@@ -483,10 +529,8 @@ def _as_booleans(column, name=None):
     bad = values.isna() & present
     if bad.any():
         position = int(np.argmax(bad.to_numpy()))
-        label = column.index[position]
-        row = f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
-        raise InputError(f"column {name!r}, {row}: {str(column.iloc[position])!r} is neither true nor false (the "
-                         f"column holds booleans in training)")
+        raise InputError(f"column {name!r}, {_row(column, position)}: {str(column.iloc[position])!r} is neither "
+                         f"true nor false (the column holds booleans in training)")
     return values
 
 
@@ -498,6 +542,25 @@ def _as_dates(column, fmt=None):
     if fmt is not None:
         text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
     return pd.to_datetime(text, errors="coerce", format=fmt or "ISO8601")
+
+
+def _checked_dates(column, name, fmt=None):
+    """_as_dates, with an InputError naming the column, row and value of a cell that is there but no date in
+    the column's format (as a text number is in _numbers), never a silently missing date."""
+    dates = _as_dates(column, fmt)
+    bad = dates.isna() & column.notna()
+    if bad.any():
+        position = int(np.argmax(bad.to_numpy()))
+        expected = f"{_format_words(fmt)} ({fmt})" if fmt else "a date such as 2012-01-31 (ISO, year-month-day)"
+        raise InputError(f"column {name!r}, {_row(column, position)}: {str(column.iloc[position])!r} is not a "
+                         f"date in the column's format, {expected}")
+    return dates
+
+
+def _row(column, position):
+    """The row of a cell as a message names it: "row 4" for the 4th row of a default index, else its label."""
+    label = column.index[position]
+    return f"row {label + 1}" if isinstance(label, (int, np.integer)) else f"index {label!r}"
 
 
 def _date_parts(dates):
