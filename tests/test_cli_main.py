@@ -102,3 +102,14 @@ def test_dev_full_is_one_line_and_the_model_is_saved(tmp_path, command):
         done = subprocess.run(argv, env=env, stdout=full, stderr=subprocess.PIPE, text=True)
     assert (done.returncode, done.stderr) == (2, "error: cannot write to standard output: No space left on device\n")
     assert model_file.is_file()
+
+
+def test_quiet_help_says_what_it_does(capsys, tmp_path):
+    """--quiet hides the progress bar only: its help says the summary stays, and the summary does."""
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--quiet no progress bar; the summary is printed all the same" in help_text
+    out = tmp_path / "m.skops"
+    assert cli.main(["train", "--dataset", "iris", "--quiet", "--epochs", "2", "--out", str(out)]) == 0
+    assert "saved" in capsys.readouterr().out

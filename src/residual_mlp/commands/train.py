@@ -105,7 +105,9 @@ def add_arguments(parser):
                      help="write the checkpoint every K epochs (default: 10)")
     out.add_argument("--resume", action="store_true",
                      help="continue from --checkpoint if it exists (default: start afresh)")
-    out.add_argument("--quiet", action="store_true", help="no progress bar (default: a progress bar on a terminal)")
+    out.add_argument("--quiet", action="store_true",
+                     help="no progress bar; the summary is printed all the same (default: a progress bar on a "
+                          "terminal)")
 
 
 def classifier_params(args):
