@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from residual_mlp import cli, model
@@ -113,3 +115,17 @@ def test_quiet_help_says_what_it_does(capsys, tmp_path):
     out = tmp_path / "m.skops"
     assert cli.main(["train", "--dataset", "iris", "--quiet", "--epochs", "2", "--out", str(out)]) == 0
     assert "saved" in capsys.readouterr().out
+
+
+def test_info_names_every_column(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    names = ["zip", "sci", "years", "height", "weight", "age"]
+    frame = pd.DataFrame(rng.normal(size=(40, len(names))), columns=names)
+    frame["y"] = np.where(frame["sci"] > 0, "hi", "lo")
+    table, out = tmp_path / "t.csv", tmp_path / "m.skops"
+    frame.to_csv(table, index=False)
+    assert cli.main(["train", "--data", str(table), "--quiet", "--epochs", "2", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["info", "--model", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert all(repr(name) in shown for name in names) and "..." not in shown.split("settings")[0]
