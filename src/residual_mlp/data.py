@@ -41,8 +41,9 @@ from .errors import InputError, short_reason
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer")
 
-_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+$")   # 3,14 and 57.689,59
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
+_GROUPED = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+$")   # 9.000: a decimal point or thousands; proves neither
 NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>", "?")
 """The cells of a CSV file read as missing, in any column (the label column too): pandas' usual
 markers (its `read_csv` default list, less the rarer spellings such as ``#N/A N/A`` and ``1.#IND``)
@@ -715,8 +716,10 @@ def _wider(kind):
 
 
 def _decimal_point(text, sep, records):
-    """"," when a file not separated by commas writes its numbers with decimal commas (3,14) and never with
-    decimal points (as spreadsheets in many locales save CSV), else "."."""
+    """"," when a file not separated by commas writes its numbers with decimal commas (3,14; 57.689,59) and
+    never with decimal points (as spreadsheets in many locales save CSV), else ".". A number whose "." is
+    followed by groups of three digits (9.000) may be either and decides nothing; in a file read with ","
+    it is text, which the encoder reads as a number with "." grouping thousands (columns.py)."""
     if sep == ",":
         return "."
     comma = point = False
@@ -724,7 +727,7 @@ def _decimal_point(text, sep, records):
         for cell in record:
             cell = cell.strip()
             comma = comma or bool(_DECIMAL_COMMA.match(cell))
-            point = point or bool(_DECIMAL_POINT.match(cell))
+            point = point or bool(_DECIMAL_POINT.match(cell) and not _GROUPED.match(cell))
     return "," if comma and not point else "."
 
 
