@@ -523,3 +523,14 @@ def test_a_european_file_groups_thousands_with_points_and_marks_decimals_with_co
     prepared = pipe[0]._prepare(table.features)
     np.testing.assert_array_equal(prepared["cnt"], cnt)
     np.testing.assert_allclose(prepared["price"], price.round(2), rtol=0, atol=1e-9)
+
+
+def test_codes_with_leading_zeros_stay_text(tmp_path):
+    zips = ["01234", "02139", "10001", "00501", "90210", "07030"]
+    path = write(tmp_path / "zips.csv", "zip,amount,y\n" + "".join(
+        f"{z},{k}.5,{'ab'[k % 2]}\n" for k, z in enumerate(zips * 3)))
+    table = data.read_table(path)
+    assert list(table.features["zip"]) == zips * 3
+    assert table.features["amount"].dtype == np.float64   # a plain number column is still numbers
+    blocks = list(data.iter_table(path, block_rows=4))
+    assert list(pd.concat(blocks)["zip"]) == zips * 3
