@@ -110,6 +110,7 @@ def assert_clean_error(status, err):
 
 
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # what the reader's parser reads as a number
+LEADING_ZERO = re.compile(r"[-+]?0\d")  # a code (01234): read as text, its zero kept
 NOT_FINITE = re.compile(r"[-+]?(nan|inf|infinity)", re.IGNORECASE)
 
 
@@ -118,8 +119,9 @@ def reference_table(raw, labels_needed=True):
 
     Returns (names, columns, labels): the header's names (an empty cell is "Unnamed: j"), each
     feature column as ("number", float64 array with NaN for a missing cell) when every cell that is
-    not missing is a number (surrounding blanks aside), else ("text", cells as written, None for a
-    missing one), and the label texts exactly as written. Rows whose label is missing are left out
+    not missing is a number (surrounding blanks aside) and none has a leading zero (01234: a code), else
+    ("text", cells as written, None for a missing one), and the label texts exactly as written. Rows whose
+    label is missing are left out
     (labels_needed=False: kept, for predict). None where the file breaks the rules (not UTF-8, a NUL
     byte, a row of another width, duplicate names, no label left), and where this simple reading
     may disagree with a full CSV parser on what is right (quote characters; infinite numbers).
@@ -148,7 +150,7 @@ def reference_table(raw, labels_needed=True):
         present = [c.strip() for c in cells if c not in data.NA_VALUES]
         if any(NOT_FINITE.fullmatch(c) for c in present):
             return None
-        if all(NUMBER.fullmatch(c) for c in present):
+        if all(NUMBER.fullmatch(c) for c in present) and not any(LEADING_ZERO.match(c) for c in present):
             values = np.array([np.nan if c in data.NA_VALUES else float(c) for c in cells])
             if not np.isfinite(values[~np.isnan(values)]).all():
                 return None

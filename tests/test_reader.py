@@ -498,3 +498,39 @@ def test_reading_peaks_near_the_size_of_the_matrix(tmp_path):
     assert done.returncode == 0, done.stderr
     ratio = int(done.stdout) / X.nbytes
     assert ratio < 1.7, ratio   # 1.4x here: some 30 MB of fixed pools and buffers on a 77 MB matrix; 1.1x at 1M rows
+
+
+def test_a_european_file_groups_thousands_with_points_and_marks_decimals_with_commas(tmp_path):
+    """57.689,59 proves the file's decimal mark is ","; 9.000 (a point or thousands) then reads as 9000."""
+    from residual_mlp.pipeline import make_pipeline
+
+    rng = np.random.default_rng(0)
+    n = 100
+    price, cnt, rate = rng.uniform(1000, 90000, n), rng.integers(1, 40, n) * 1000, rng.uniform(0, 10, n).round(1)
+
+    def eu(v, k):
+        return f"{v:,.{k}f}".replace(",", "X").replace(".", ",").replace("X", ".")
+
+    frame = pd.DataFrame({"price": [eu(v, 2) for v in price], "cnt": [eu(v, 0) for v in cnt],
+                          "rate": [eu(v, 1) for v in rate], "y": np.where(price > 45000, "hi", "lo")})
+    path = tmp_path / "eu.csv"
+    frame.to_csv(path, sep=";", index=False)
+    assert path.read_text().splitlines()[1] == "57.689,59;9.000;0,1;hi"
+    table = data.read_table(path)
+    np.testing.assert_array_equal(table.features["rate"], rate)
+    pipe = make_pipeline(max_iter=1).fit(table.features, table.labels)
+    assert [role for _, role, _ in pipe[0].roles_] == ["numeric"] * 3
+    prepared = pipe[0]._prepare(table.features)
+    np.testing.assert_array_equal(prepared["cnt"], cnt)
+    np.testing.assert_allclose(prepared["price"], price.round(2), rtol=0, atol=1e-9)
+
+
+def test_codes_with_leading_zeros_stay_text(tmp_path):
+    zips = ["01234", "02139", "10001", "00501", "90210", "07030"]
+    path = write(tmp_path / "zips.csv", "zip,amount,y\n" + "".join(
+        f"{z},{k}.5,{'ab'[k % 2]}\n" for k, z in enumerate(zips * 3)))
+    table = data.read_table(path)
+    assert list(table.features["zip"]) == zips * 3
+    assert table.features["amount"].dtype == np.float64   # a plain number column is still numbers
+    blocks = list(data.iter_table(path, block_rows=4))
+    assert list(pd.concat(blocks)["zip"]) == zips * 3

@@ -2,6 +2,9 @@
 
 Every failure ends with one line `error: ...` on stderr, never a traceback, and an exit status that says
 what happened (see `errors.py`): 2 bad input or options, 3 training diverged, 130 SIGINT, 143 SIGTERM.
+Standard output is written last (a command commits its files before it prints its summary): a reader that
+went away (`| head`, EPIPE) ends the command quietly with status 0, and any other failure to
+write it (a full disk) is `error: cannot write to standard output: ...`, status 2.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import os
 import sys
 import warnings
 
-from .errors import EXIT_DIVERGED, EXIT_INPUT, EXIT_SIGINT, Diverged, InputError, Interrupted
+from .errors import EXIT_DIVERGED, EXIT_INPUT, EXIT_OK, EXIT_SIGINT, Diverged, InputError, Interrupted
 
 COMMANDS = ("train", "predict", "evaluate", "info", "export", "gradcheck", "figures", "explain")
 
@@ -33,8 +36,58 @@ def build_parser():
     return parser
 
 
+class _Stdout:
+    """sys.stdout as it was, remembering the first OSError its writes or flushes raised (re-raised as is)."""
+
+    def __init__(self, stream):
+        self.stream, self.failed = stream, None
+
+    def write(self, text):
+        try:
+            return self.stream.write(text)
+        except OSError as e:
+            self.failed = self.failed or e
+            raise
+
+    def flush(self):
+        try:
+            return self.stream.flush()
+        except OSError as e:
+            self.failed = self.failed or e
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    stdout = sys.stdout = _Stdout(sys.stdout)
+    try:
+        return _main(argv, stdout)
+    except OSError as e:
+        if e is not stdout.failed:  # not standard output's: not ours to explain
+            raise
+        _silence(stdout.stream)
+        if isinstance(stdout.failed, BrokenPipeError):
+            # The reader went away (`residual-mlp predict ... | head`): stop quietly, as Unix tools do; the
+            # command's files are written already (it prints last), so the run did what it was asked.
+            return EXIT_OK
+        print(f"error: cannot write to standard output: {stdout.failed.strerror or stdout.failed}", file=sys.stderr)
+        return EXIT_INPUT
+    finally:
+        sys.stdout = stdout.stream
+
+
+def _silence(stream):
+    """Point standard output at /dev/null: Python flushes it at exit, which would fail (and say so) again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file descriptor (embedded use): nothing to do
+        pass
+
+
+def _main(argv, stdout):
     try:
         parser = build_parser()
         if not argv:  # `residual-mlp` alone: the usage, not an error
@@ -46,7 +99,9 @@ def main(argv=None):
         with warnings.catch_warnings():
             # the role table the command prints names each column left out as an identifier, and why
             warnings.simplefilter("ignore", IdentifierWarning)
-            return args.run(args)
+            status = args.run(args)
+        stdout.flush()  # here, so that an error writing what is still buffered is caught below
+        return status
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -62,13 +117,6 @@ def main(argv=None):
     except MemoryError as e:  # e.g. --hidden far too large for this machine
         print(f"error: out of memory{': ' + str(e) if str(e) else ''}; try smaller sizes", file=sys.stderr)
         return EXIT_INPUT
-    except BrokenPipeError:
-        # The reader went away (`residual-mlp predict ... | head`): stop quietly, as Unix tools do.
-        try:  # Python flushes stdout at exit, which would raise again: point it at /dev/null
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # stdout is not a file descriptor (embedded use): nothing to do
-            pass
-        return 1
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ from .errors import InputError, short_reason
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer")
 
-_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+$")   # 3,14 and 57.689,59
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
+_LEADING_ZERO = re.compile(r"^[-+]?0\d")   # 01234: a code (zip, account), not a number
+_GROUPED = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+$")   # 9.000: a decimal point or thousands; proves neither
 NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>", "?")
 """The cells of a CSV file read as missing, in any column (the label column too): pandas' usual
 markers (its `read_csv` default list, less the rarer spellings such as ``#N/A N/A`` and ``1.#IND``)
@@ -507,7 +509,13 @@ class _Csv:
                 k += 1
                 self.names[j] = f"Unnamed: {j}.{k}"
         _check_names(path, self.names)
-        self.decimal = _decimal_point(text, sep, reader)
+        records = []   # the first 200 records, to sniff from; pyarrow's reader is the judge of what follows
+        try:
+            records.extend(itertools.islice(reader, 200))
+        except csv.Error:
+            pass
+        self.decimal = _decimal_point(text, sep, records)
+        self.codes = _code_columns(self.names, records)
         lines = max(text.count("\n") - self.header_lines, 1)
         self.bytes_per_row = len(sample) / (lines + self.header_lines)
         self.size = os.path.getsize(path)
@@ -601,6 +609,7 @@ class _Csv:
             return "error"
 
         schema = None
+        types = {**{name: pa.string() for name in self.codes}, **types}   # codes with leading zeros stay text
         stream = self._open()
         try:
             reader = pc.open_csv(
@@ -714,9 +723,17 @@ def _wider(kind):
     return pa.string()
 
 
+def _code_columns(names, records):
+    """The columns whose sampled cells include a number with a leading zero (01234, a zip code): codes,
+    read as text so that the zero is kept, not as numbers."""
+    return {name for record in records for name, cell in zip(names, record) if _LEADING_ZERO.match(cell.strip())}
+
+
 def _decimal_point(text, sep, records):
-    """"," when a file not separated by commas writes its numbers with decimal commas (3,14) and never with
-    decimal points (as spreadsheets in many locales save CSV), else "."."""
+    """"," when a file not separated by commas writes its numbers with decimal commas (3,14; 57.689,59) and
+    never with decimal points (as spreadsheets in many locales save CSV), else ".". A number whose "." is
+    followed by groups of three digits (9.000) may be either and decides nothing; in a file read with ","
+    it is text, which the encoder reads as a number with "." grouping thousands (columns.py)."""
     if sep == ",":
         return "."
     comma = point = False
@@ -724,7 +741,7 @@ def _decimal_point(text, sep, records):
         for cell in record:
             cell = cell.strip()
             comma = comma or bool(_DECIMAL_COMMA.match(cell))
-            point = point or bool(_DECIMAL_POINT.match(cell))
+            point = point or bool(_DECIMAL_POINT.match(cell) and not _GROUPED.match(cell))
     return "," if comma and not point else "."
 
 

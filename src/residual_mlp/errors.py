@@ -1,8 +1,10 @@
 """The exceptions the command line turns into exit statuses, and the statuses themselves.
 
-    0    trained and saved (or: the command did what it was asked)
+    0    trained and saved (or: the command did what it was asked); also when the reader of standard
+         output went away (a closed pipe) after the command's files were written
     1    a check failed (`gradcheck`)
-    2    bad input or options: InputError, printed as one line `error: ...`
+    2    bad input or options: InputError, printed as one line `error: ...`; an output that cannot be
+         written, standard output included (`error: cannot write to standard output: ...`)
     3    training diverged (a non-finite loss, or a loss above 10 times the first epoch's): Diverged
     130  interrupted by SIGINT (Ctrl-C)
     143  terminated by SIGTERM

@@ -91,18 +91,7 @@ def run(args):
 
     (train_loss, train_acc, n_train), (test_loss, test_acc, n_test) = (
         (s[0] / s[2], s[1] / s[2], int(s[2])) for s in sums)
-    print(f"data      {args.data}: {n_train} train / {n_test} test rows, {len(frame.columns)} columns -> "
-          f"D={len(columns)} features, C={len(est.classes_)} classes, M={args.hidden}; columns:")
-    for name, role, note in roles:
-        print(f"  {role:<11}  {name!r}: {note}")
-    print(f"target    {label_column.describe(target, args.target is None)}")
     options_used = est.training_options()
-    print(f"trained   {len(history)} epochs of {options_used['optimizer']} (full batch, on Dask: {workers} "
-          f"workers) in {elapsed:.2f} s ({history.stop_reason})")
-    if history.stop_reason not in ("max_epochs", "converged"):
-        print(f"note      {history.message}")
-    print(f"train     loss {train_loss:.4f}  accuracy {train_acc:.2%}")
-    print(f"test      loss {test_loss:.4f}  accuracy {test_acc:.2%}")
     settings = dict(_settings(args, est), target=target, batch_size=None, dask=True, scheduler=args.scheduler)
     results = {"train_loss": train_loss, "train_accuracy": train_acc, "test_loss": test_loss,
                "test_accuracy": test_acc, "epochs_run": len(history), "seconds": elapsed,
@@ -110,6 +99,18 @@ def run(args):
                "test_rows": n_test}
     record = {"settings": settings, "results": results, "target": target, "roles": [list(r) for r in roles]}
     _commit(args, outputs, pipe, record, history)
+    # the summary follows the commit: a closed or full standard output loses nothing
+    print(f"data      {args.data}: {n_train} train / {n_test} test rows, {len(frame.columns)} columns -> "
+          f"D={len(columns)} features, C={len(est.classes_)} classes, M={args.hidden}; columns:")
+    for name, role, note in roles:
+        print(f"  {role:<11}  {name!r}: {note}")
+    print(f"target    {label_column.describe(target, args.target is None)}")
+    print(f"trained   {len(history)} epochs of {options_used['optimizer']} (full batch, on Dask: {workers} "
+          f"workers) in {elapsed:.2f} s ({history.stop_reason})")
+    if history.stop_reason not in ("max_epochs", "converged"):
+        print(f"note      {history.message}")
+    print(f"train     loss {train_loss:.4f}  accuracy {train_acc:.2%}")
+    print(f"test      loss {test_loss:.4f}  accuracy {test_acc:.2%}")
     print(f"saved     {args.out}")
     print(f"next      residual-mlp predict --model {args.out} --data '{args.data}' --dask")
     return 0

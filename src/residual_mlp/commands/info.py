@@ -32,7 +32,7 @@ def run(args):
     encoder = model.steps[0][1] if hasattr(model, "steps") and hasattr(model.steps[0][1], "role_table") else None
     if encoder is not None:
         print("columns")
-        for line in encoder.role_table():
+        for line in encoder.role_table(max_names=len(encoder.roles_)):  # every column: nowhere else to see them
             print(f"  {line}")
     elif hasattr(model, "steps"):
         names = getattr(model, "feature_names_in_", None)

@@ -105,7 +105,9 @@ def add_arguments(parser):
                      help="write the checkpoint every K epochs (default: 10)")
     out.add_argument("--resume", action="store_true",
                      help="continue from --checkpoint if it exists (default: start afresh)")
-    out.add_argument("--quiet", action="store_true", help="no progress bar (default: a progress bar on a terminal)")
+    out.add_argument("--quiet", action="store_true",
+                     help="no progress bar; the summary is printed all the same (default: a progress bar on a "
+                          "terminal)")
 
 
 def classifier_params(args):
@@ -174,26 +176,28 @@ def run(args):
     for line in warning_lines(caught, history):
         print(line, file=sys.stderr)
 
-    print(_data_line(args, train_table, frame, test_frame, pipe))
-    for line in pipe[0].role_table():
-        print(f"  {line}")
+    # the summary is printed after the outputs are committed: a closed or full standard output loses nothing
+    summary = [_data_line(args, train_table, frame, test_frame, pipe)]
+    summary += [f"  {line}" for line in pipe[0].role_table()]
     if args.data is not None:
-        print(f"target    {target.describe(train_table.target, defaulted)}")
+        summary.append(f"target    {target.describe(train_table.target, defaulted)}")
     train_loss, train_acc = loss_and_accuracy(pipe, frame, y_text)
     test_loss, test_acc = loss_and_accuracy(pipe, test_frame, y_test, place=_test_place(args))
     options_used = est.training_options()
-    print(f"trained   {len(history)} epochs of {options_used['optimizer']} in {elapsed:.2f} s "
-          f"({history.stop_reason})")
+    summary.append(f"trained   {len(history)} epochs of {options_used['optimizer']} in {elapsed:.2f} s "
+                   f"({history.stop_reason})")
     if history.stop_reason not in ("max_epochs", "converged"):
-        print(f"note      {history.message}")
-    print(f"train     loss {train_loss:.4f}  accuracy {train_acc:.2%}")
-    print(f"test      loss {test_loss:.4f}  accuracy {test_acc:.2%}")
+        summary.append(f"note      {history.message}")
+    summary.append(f"train     loss {train_loss:.4f}  accuracy {train_acc:.2%}")
+    summary.append(f"test      loss {test_loss:.4f}  accuracy {test_acc:.2%}")
     results = {"train_loss": train_loss, "train_accuracy": train_acc, "test_loss": test_loss,
                "test_accuracy": test_acc, "epochs_run": len(history), "seconds": elapsed,
                "stop_reason": history.stop_reason, "loss_curve": history.loss}
     record = {"settings": settings, "results": results, "target": train_table.target,
               "roles": [list(r) for r in pipe[0].roles_]}
     _commit(args, outputs, pipe, record, history)
+    for line in summary:
+        print(line)
     print(f"saved     {args.out}")
     data_hint = "TABLE" if args.data is None else args.data
     print(f"next      residual-mlp predict --model {args.out} --data {data_hint}")
