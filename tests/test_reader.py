@@ -523,6 +523,20 @@ def test_a_european_file_groups_thousands_with_points_and_marks_decimals_with_co
     prepared = pipe[0]._prepare(table.features)
     np.testing.assert_array_equal(prepared["cnt"], cnt)
     np.testing.assert_allclose(prepared["price"], price.round(2), rtol=0, atol=1e-9)
+    # the reader itself reads them as numbers, and block by block (predict) the same
+    np.testing.assert_array_equal(table.features["cnt"], cnt)
+    blocks = pd.concat(data.iter_table(path, block_rows=7))
+    np.testing.assert_array_equal(blocks["cnt"], cnt)
+    np.testing.assert_allclose(blocks["price"], price.round(2), rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(blocks["rate"], rate)
+
+
+def test_codes_with_a_leading_zero_stay_text_in_a_decimal_comma_file(tmp_path):
+    path = write(tmp_path / "codes.csv", "code;amount;y\n" + "".join(
+        f"{c};{k},5;{'ab'[k % 2]}\n" for k, c in enumerate(["012", "045", "1.234", "007"] * 3)))
+    table = data.read_table(path)
+    assert list(table.features["code"]) == ["012", "045", "1.234", "007"] * 3
+    np.testing.assert_array_equal(table.features["amount"], np.arange(12) + 0.5)
 
 
 def test_codes_with_leading_zeros_stay_text(tmp_path):

@@ -45,6 +45,8 @@ _DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+$")   # 3,14 and 
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
 _LEADING_ZERO = re.compile(r"^[-+]?0\d")   # 01234: a code (zip, account), not a number
 _GROUPED = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+$")   # 9.000: a decimal point or thousands; proves neither
+# in a file read with decimal commas: a number with "." grouping thousands (9.000, 57.689,59, 0,5)
+_COMMA_NUMBER = re.compile(r"^[-+]?([1-9]\d{0,2}(\.\d{3})*|0)(,\d+)?$")
 NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>", "?")
 """The cells of a CSV file read as missing, in any column (the label column too): pandas' usual
 markers (its `read_csv` default list, less the rarer spellings such as ``#N/A N/A`` and ``1.#IND``)
@@ -745,6 +747,24 @@ def _decimal_point(text, sep, records):
     return "," if comma and not point else "."
 
 
+def _comma_numbers(frame):
+    """In a file read with decimal commas, the text columns whose every cell is a number with "."
+    grouping thousands (9.000, 57.689,59; Arrow's reader has no thousands option) as float64 numbers.
+    A code with a leading zero (012) is no such number and keeps the column text."""
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype.kind not in "OUT" and str(column.dtype) not in ("str", "string"):
+            continue
+        present = column.dropna()
+        if present.empty or not all(isinstance(v, str) and _COMMA_NUMBER.match(v.strip()) for v in present):
+            continue
+        plain = column.map(lambda v: v.strip().replace(".", "").replace(",", ".") if isinstance(v, str) else v)
+        frame[name] = pd.to_numeric(plain).astype(np.float64)
+    return frame
+
+
 def _read_csv(path, target, sep, na_values, labels):
     import pyarrow as pa
 
@@ -760,6 +780,8 @@ def _read_csv(path, target, sep, na_values, labels):
         raise InputError(f"{path}: has a header row but no data rows")
     label = target if labels else None
     frame, label_column, missing = columns.finish(label)
+    if source.decimal == ",":
+        frame = _comma_numbers(frame)
     label_values = None if label is None else _label_texts(label_column)
     del label_column
     _release_arrow_memory()
@@ -794,6 +816,8 @@ def _iter_csv(path, sep, na_values, block_rows):
 
     def block(table):
         frame = _to_pandas(table, nullable)
+        if source.decimal == ",":
+            frame = _comma_numbers(frame)
         frame.index = range(start, start + len(frame))
         return frame
 
