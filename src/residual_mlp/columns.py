@@ -84,6 +84,12 @@ _ROW_SPAN = 1.5
 _CODE_LOOK = re.compile(r"^[+-]?0\d")
 
 
+# The note of a text column whose every value in training is a number. It was text in the table, so a
+# later cell that is no number (a stray word where the split put none in training) reads as missing, as
+# pandas.to_numeric(errors="coerce") reads it, instead of failing a prediction of the whole table.
+TEXT_NUMBERS = "text numbers (a later cell that is no number reads as missing)"
+
+
 class IdentifierWarning(UserWarning):
     """A column left out at `fit` because it looks like an identifier (row numbers, an exported index,
     near-unique text); the role table gives the reason, `features=[...]` keeps such a column."""
@@ -257,7 +263,7 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
     def _prepare(self, frame):
         """The columns the encoders read: dates as numeric parts, booleans as 0/1 floats."""
         out = {}
-        for name, role, _ in self.roles_:
+        for name, role, note in self.roles_:
             if role == "dropped":
                 continue
             column = frame[name]
@@ -270,7 +276,8 @@ class TableEncoder(callbacks.CallbackSupportMixin, TransformerMixin, BaseEstimat
             elif role == "categorical":
                 out[name] = column.astype(object).map(_category_text)
             else:
-                out[name] = _numbers(column, name, getattr(self, "number_formats_", {}).get(name))
+                out[name] = _numbers(column, name, getattr(self, "number_formats_", {}).get(name),
+                                     lenient=TEXT_NUMBERS in note)
         return pd.DataFrame(out, index=frame.index)
 
     def __sklearn_tags__(self):
@@ -363,7 +370,7 @@ def _infer(column, name, position, options):
     if fmt:
         return "date", f"year, month, day, ... as numbers ({how})", fmt
     if not texts.str.match(_CODE_LOOK).any() and pd.to_numeric(texts, errors="coerce").notna().all():
-        return "numeric", f"{_numeric_note(options, missing)}; text numbers", None
+        return "numeric", f"{_numeric_note(options, missing)}; {TEXT_NUMBERS}", None
     style, how = _number_style(texts)
     if style:
         return "numeric", f"{_numeric_note(options, missing)}; {how}", style
@@ -468,16 +475,17 @@ def _proves(value, thousands, decimal):
     return value.count(thousands) > 1 or decimal in value[value.index(thousands):]
 
 
-def _numbers(column, name, style=None):
+def _numbers(column, name, style=None, lenient=False):
     """A numeric column as float64; InputError naming the column and row of a cell that is not a number
     (text where training saw numbers) or is infinite. Missing cells stay NaN (imputed later).
-    style: (thousands separator, decimal mark) of text numbers ("44,361.63"), or None."""
+    style: (thousands separator, decimal mark) of text numbers ("44,361.63"), or None.
+    lenient: a column that was text in training (TEXT_NUMBERS): a cell that is no number reads as NaN."""
     read = column
     if style is not None and column.dtype.kind not in "iufb":
         pattern = _number_pattern(*style)
         read = column.astype(object).map(lambda v: _plain_number(v, pattern, *style))
     values = pd.to_numeric(read, errors="coerce").astype(np.float64)
-    bad = (values.isna() & column.notna()) | np.isinf(values)
+    bad = np.isinf(values) if lenient else (values.isna() & column.notna()) | np.isinf(values)
     if bad.any():
         position = int(np.argmax(bad.to_numpy()))
         cell = column.iloc[position]
