@@ -63,6 +63,26 @@ def test_train_saves_the_model_when_standard_output_fails(monkeypatch, capsys, t
     assert out.is_file()
 
 
+class _ClosingStdout:
+    """A standard output that takes writes and fails when flushed: the reader left after the command ended."""
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+@pytest.mark.parametrize("returned", [0, 1, 3])
+def test_a_reader_that_leaves_after_the_command_ended_keeps_its_status(monkeypatch, capsys, returned):
+    from residual_mlp.commands import info
+
+    monkeypatch.setattr(info, "run", lambda args: print("the table") or returned)
+    monkeypatch.setattr(sys, "stdout", _ClosingStdout())
+    assert cli.main(["info", "--model", "x.skops"]) == returned
+    assert capsys.readouterr().err == ""
+
+
 def test_info_on_a_full_standard_output_is_one_line(monkeypatch, capsys, tmp_path):
     out = tmp_path / "m.skops"
     assert cli.main(["train", "--dataset", "iris", "--quiet", "--epochs", "2", "--out", str(out)]) == 0

@@ -100,7 +100,13 @@ def _main(argv, stdout):
             # the role table the command prints names each column left out as an identifier, and why
             warnings.simplefilter("ignore", IdentifierWarning)
             status = args.run(args)
-        stdout.flush()  # here, so that an error writing what is still buffered is caught below
+        try:
+            stdout.flush()  # here, so that an error writing what is still buffered is caught
+        except BrokenPipeError as e:
+            if e is not stdout.failed:
+                raise
+            _silence(stdout.stream)
+            return status  # the command finished before its reader went away: its status stands
         return status
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
