@@ -293,3 +293,22 @@ def test_check_zip_for_other_formats(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         archive.check_zip(tmp_path / "absent", 10_000, 1_000)
 
+
+
+def test_an_interrupt_while_a_zip_member_is_written_stays_an_interrupt(tmp_path, monkeypatch):
+    """Ctrl-C inside zipfile's writing of a checkpoint: the KeyboardInterrupt comes out (training then
+    stops as interrupted), not zipfile's "Can't close the ZIP file" ValueError, which read as bad input."""
+    real_open = zipfile.ZipFile.open
+
+    def interrupted_open(self, name, mode="r", **kwargs):
+        handle = real_open(self, name, mode, **kwargs)
+        if mode == "w":
+            handle.write(b"x")
+            raise KeyboardInterrupt  # with the member's writing handle still open
+        return handle
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", interrupted_open)
+    path = tmp_path / "f.npz"
+    with pytest.raises(KeyboardInterrupt):
+        archive.write_archive(path, {"a": np.zeros(3)}, {"k": 1})
+    assert not path.exists()

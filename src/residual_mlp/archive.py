@@ -184,8 +184,22 @@ def write_archive(path, arrays: dict, meta: dict, default=None):
             raise TypeError(f"array {name!r} must be a numeric or string array, not {type(value).__name__}")
     record = json.dumps(meta, default=default).encode()
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays, meta=np.frombuffer(record, dtype=np.uint8))
+    with interrupts_kept():
+        np.savez(buffer, **arrays, meta=np.frombuffer(record, dtype=np.uint8))
     write_atomic(path, buffer.getvalue())
+
+
+@contextlib.contextmanager
+def interrupts_kept():
+    """Within the block, a KeyboardInterrupt (Ctrl-C, or SIGTERM during training) that arrives while
+    zipfile writes a member comes out as itself: zipfile's cleanup would otherwise replace it with
+    ValueError("Can't close the ZIP file while there is an open writing handle on it")."""
+    try:
+        yield
+    except ValueError as e:
+        if isinstance(e.__context__, KeyboardInterrupt):
+            raise e.__context__ from None
+        raise
 
 
 def read_archive(path, fmt, version):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .archive import check_format, check_zip
+from .archive import check_format, check_zip, interrupts_kept
 from .atomic import write_atomic
 from .errors import InputError, short_reason
 
@@ -98,7 +98,8 @@ def save_model(model, path, record=None, *, optimizer_state=False):
                "record": pack_floats({**plain_data(record or {}), "package_version": __version__}),
                "model": model}
     # deflated: the schema (JSON) and the arrays' .npy members shrink 2-4x; read back as skops reads any zip
-    data = sio.dumps(content, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    with interrupts_kept():
+        data = sio.dumps(content, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     try:
         write_atomic(path, data)
     except OSError as e:
