@@ -9,7 +9,6 @@ time, so files larger than memory work. With --out the file appears whole or not
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 
 from .. import data
@@ -70,9 +69,7 @@ def write_predictions(out, classes, probabilities, args):
             table.to_csv(out, header=first, index=False, lineterminator="\n")
             first = False
     except BrokenPipeError:
-        # The reader of standard output has gone (`... | head`): stop quietly, as other tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        raise  # the reader of standard output has gone (`... | head`): cli.main ends the command quietly
     except OSError as e:
         raise OutputError(f"cannot write the predictions to {args.out or 'standard output'}: "
                          f"{e.strerror or e}") from None
